@@ -1,0 +1,9 @@
+/* trnsim: a software AWS Trainium. The umbrella header: one include per layer. */
+#ifndef TRNSIM_H
+#define TRNSIM_H
+
+#include "trnsim/base.h"
+#include "trnsim/num.h"
+#include "trnsim/hw.h"
+
+#endif
