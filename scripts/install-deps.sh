@@ -3,7 +3,7 @@
 # Idempotent. As root it runs apt-get; otherwise it prints the exact command to run.
 set -euo pipefail
 
-pkgs=(cmake make gcc libc6-dev pkg-config libcjson-dev libopenblas-dev clang-format)
+pkgs=(cmake make gcc libc6-dev pkg-config libcjson-dev libopenblas-dev clang-format python3)
 
 missing=()
 for p in "${pkgs[@]}"; do

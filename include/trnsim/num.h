@@ -71,7 +71,7 @@ typedef enum trn_fp_specials {
  * E = 0. FP8 formats are descriptors with a runtime exponent bias (NeuronCore cFP8). */
 typedef struct trn_fpfmt {
     uint8_t ebits; /* exponent field width, 1..8 */
-    uint8_t mbits; /* mantissa field width, 0..23 */
+    uint8_t mbits; /* mantissa field width, 0..23; at least 1 with IEEE or FN specials */
     int16_t bias;  /* exponent bias */
     trn_fp_specials specials;
 } trn_fpfmt;
@@ -84,8 +84,8 @@ trn_status trn_fpfmt_with_bias(trn_fpfmt f, int bias, trn_fpfmt *out, trn_err *e
 /* Largest finite value and smallest positive subnormal of `f` (exact). */
 float trn_fpfmt_max(const trn_fpfmt *f);
 float trn_fpfmt_min_subnormal(const trn_fpfmt *f);
-/* Number of codes of `f`, 2^(1 + ebits + mbits). */
-uint32_t trn_fpfmt_ncodes(const trn_fpfmt *f);
+/* Number of codes of `f`, 2^(1 + ebits + mbits) (2^32 for FP32). */
+uint64_t trn_fpfmt_ncodes(const trn_fpfmt *f);
 
 /* ---- rounding and conversion options --------------------------------------------------- */
 
@@ -115,14 +115,20 @@ typedef struct trn_cvt_opts {
  * sign and top payload bits and becomes quiet (IEEE), becomes S.1..1 (FN), or becomes +0 in
  * formats without NaN (FP6/FP4; those always saturate). */
 uint32_t trn_fp_encode(const trn_fpfmt *f, float x, trn_round round, uint32_t rand, int saturate);
-/* The exact FP32 value of `code` in format `f`. */
+/* The exact FP32 value of `code` in format `f`. A NaN code gives a quiet NaN with the code's
+ * sign and its payload in the top mantissa bits (IEEE 754 convertFormat never returns a
+ * signaling NaN). */
 float trn_fp_decode(const trn_fpfmt *f, uint32_t code);
 
-/* FP32 to any dtype's code (see the container rule at the top). Integers round (RNE or SR)
- * then clamp to their range, NaN gives 0; E8M0 gives the nearest power of two (ties up),
- * 0xFF for NaN, Inf, zero and negatives. */
+/* FP32 to any dtype's code (see the container rule at the top). `rand` is the SR word
+ * (ignored for RNE). F32 is the identity. Integers round (RNE or SR) then clamp to their
+ * range, NaN gives 0. E8M0 gives the nearest power of two (ties, 1.5 2^k, up) clamped to
+ * [2^-127, 2^127], and 0xFF for NaN, Inf, zero and negatives; it ignores round and
+ * saturate. */
 uint32_t trn_cvt_from_f32(trn_dtype t, float x, const trn_cvt_opts *o, uint32_t rand);
-/* Any dtype's code to FP32 (INT32/UINT32 round to nearest even above 2^24). */
+/* Any dtype's code to FP32 (INT32/UINT32 round to nearest even above 2^24). F32 returns the
+ * bits unchanged; every other float dtype (TF32 and BF16 included) turns a NaN code into a
+ * quiet NaN as trn_fp_decode does. */
 float trn_cvt_to_f32(trn_dtype t, uint32_t code);
 
 /* Typed storage for the common narrow types (cannot be mixed up with integers). */
@@ -134,8 +140,8 @@ typedef struct trn_f16 {
 } trn_f16;
 
 trn_bf16 trn_bf16_from_f32(float x); /* RNE, IEEE overflow, NaN quieted */
-float trn_bf16_to_f32(trn_bf16 h);
-trn_f16 trn_f16_from_f32(float x); /* RNE, IEEE overflow, NaN quieted */
+float trn_bf16_to_f32(trn_bf16 h);   /* exact; a NaN becomes quiet */
+trn_f16 trn_f16_from_f32(float x);   /* RNE, IEEE overflow, NaN quieted */
 float trn_f16_to_f32(trn_f16 h);
 
 /* ---- array conversions (fast paths picked at run time) --------------------------------- */
@@ -175,18 +181,24 @@ int trn_mx_elem_ok(trn_dtype elem);
 /* Exponent of the element type's largest normal: 8, 15, 4, 2, 2, 0 (INT8). */
 int trn_mx_emax(trn_dtype elem);
 
-/* The E8M0 scale byte a block with largest magnitude `amax` gets: 0xFF for NaN/Inf, 0x00 for
- * zero, otherwise the rule's exponent clamped to [-127, 127]. Exponent read from the FP32
- * bits, never log2f. */
+/* The E8M0 scale byte a block with largest magnitude `amax` gets (the sign of `amax` is
+ * ignored): 0xFF for NaN/Inf, 0x00 for zero, otherwise the rule's exponent clamped to
+ * [-127, 127]. floor(log2) is read from the FP32 bits (subnormals included), never log2f;
+ * RCEIL compares amax with 2^s max_elem exactly. Only MXINT8 under NC4 / RCEIL can reach the
+ * upper clamp (amax near FLT_MAX); its elements then clamp to +-127. */
 uint8_t trn_mx_scale(trn_dtype elem, trn_scale_rule rule, float amax);
 
 /* Quantizes one block of 32 values in[i * stride] (borrowed): scale byte and 32 codes (one per
  * byte; MXINT8 as two's complement with the implicit 2^-6). A NaN or Inf anywhere gives scale
- * 0xFF and NaN-decoding codes; elements round per o->round (random word o->counter + i) and
- * clamp to +-max normal (MXINT8: +-127). */
+ * 0xFF and every code 0 (the scale alone makes every element NaN). Otherwise element i is
+ * V_i / X, computed exactly as an exponent adjustment, rounded per o->round (random word
+ * trn_rng_u32(o->seed, o->counter + i)) and clamped to +-max normal (MXINT8: round(V/X * 64)
+ * clamped to +-127, so 0x80 is never produced). FP elements keep the sign of zero. */
 void trn_mx_quantize_block(trn_dtype elem, trn_scale_rule rule, const float *in, ptrdiff_t stride,
                            const trn_cvt_opts *o, uint8_t *scale, uint8_t codes[TRN_MX_BLOCK]);
-/* X * P for one element: NaN when scale == 0xFF; MXINT8 0x80 decodes to -2.0 X. */
+/* X * P for one element: NaN when scale == 0xFF; MXINT8 0x80 decodes to -2.0 X; an FP8
+ * element NaN / Inf code gives NaN / Inf. Exact, except that products of 2^128 and more
+ * (possible under NC4 / RCEIL scales) are +-Inf. */
 float trn_mx_decode(trn_dtype elem, uint8_t scale, uint8_t code);
 void trn_mx_dequantize_block(trn_dtype elem, uint8_t scale, const uint8_t codes[TRN_MX_BLOCK],
                              float *out, ptrdiff_t stride);
@@ -204,14 +216,20 @@ void trn_mx_dequantize(trn_dtype elem, const uint8_t *scales, const uint8_t *cod
 
 /* Row-major in[rows][cols], blocks of 32 along `axis` (0: down a column, 1: along a row),
  * whose length must be a multiple of 32. codes[rows][cols]; scales[rows/32][cols] (axis 0)
- * or scales[rows][cols/32] (axis 1). */
+ * or scales[rows][cols/32] (axis 1). Element (r, c) uses random word o->counter + r*cols + c,
+ * so axis 1 equals trn_mx_quantize of the flat array. TRN_E_INVALID (naming the axis and its
+ * length) for a bad element type, axis or length; all pointers borrowed. */
 trn_status trn_mx_quantize_2d(trn_dtype elem, trn_scale_rule rule, const float *in, size_t rows,
                               size_t cols, int axis, const trn_cvt_opts *o, uint8_t *scales,
                               uint8_t *codes, trn_err *err);
 
-/* Sum over nblocks of X_A X_B sum_i P_A[i] P_B[i]: each 32-element block computed exactly and
- * rounded once to FP32, blocks accumulated in FP32 in order (MX v1.0 sec. 6.1-6.2 allows any
- * internal precision; docs/numerics.md). Element types may differ. */
+/* Sum over nblocks of X_A X_B sum_i P_A[i] P_B[i]: each 32-element block computed exactly (a
+ * 128-bit fixed-point sum) and rounded once to FP32 with RNE (subnormal results and overflow
+ * to Inf included), blocks accumulated in FP32 in order starting from +0, so an exactly zero
+ * result is +0 (MX v1.0 sec. 6.1-6.2 allows any internal precision; docs/numerics.md).
+ * Element types may differ. A 0xFF scale makes its block, and so the result, NaN; an FP8
+ * element NaN / Inf follows IEEE rules (Inf * 0 = NaN, Inf - Inf = NaN). Pointers borrowed:
+ * nblocks scales and 32 * nblocks codes per operand. */
 float trn_mx_dot(trn_dtype elem_a, const uint8_t *scales_a, const uint8_t *codes_a,
                  trn_dtype elem_b, const uint8_t *scales_b, const uint8_t *codes_b, size_t nblocks);
 
@@ -232,23 +250,52 @@ void trn_unpack_ggml_mxfp4(const uint8_t in[17], uint8_t *scale, uint8_t codes[T
 void trn_pack_gptoss_mxfp4(const uint8_t codes[TRN_MX_BLOCK], uint8_t out[16]);
 void trn_unpack_gptoss_mxfp4(const uint8_t in[16], uint8_t codes[TRN_MX_BLOCK]);
 
+/* Trn3 MX matmul tiles (docs/numerics.md sec. 4.6): the contraction dim K = 4 * parts is
+ * spread over SBUF partitions and the 4 slots of each x4 element; the hardware only needs
+ * both operands to use the same permutation, and a scaling group is 8 partitions x 4 slots. */
+typedef enum trn_mx_kmap {
+    TRN_MX_KMAP_STRIDED, /* k = parts * j + p -> partition p, slot j (NKI tutorial; 128 apart) */
+    TRN_MX_KMAP_BLOCKED, /* k = 32 b + 4 q + j -> partition 8 b + q, slot j: OCP blocks of 32
+                            consecutive k are exactly the scaling groups */
+} trn_mx_kmap;
+
+/* Partition and slot of contraction index k < 4 * parts under `map`. */
+void trn_mx_kmap_place(trn_mx_kmap map, size_t parts, size_t k, size_t *partition, int *slot);
+/* codes[4 * parts][f] (one code per byte, borrowed) to x4 elements out[parts][f] (borrowed):
+ * uint32_t words for FP8_E4M3 / FP8_E5M2 (trn_pack_fp8_x4), uint16_t for FP4_E2M1
+ * (trn_pack_fp4_x4). TRN_E_INVALID for another element type or, under BLOCKED, parts not a
+ * multiple of 8. */
+trn_status trn_pack_mx_x4_tile(trn_dtype elem, trn_mx_kmap map, const uint8_t *codes, size_t parts,
+                               size_t f, void *out, trn_err *err);
+/* The inverse: x4 elements in[parts][f] to codes[4 * parts][f]. */
+trn_status trn_unpack_mx_x4_tile(trn_dtype elem, trn_mx_kmap map, const void *in, size_t parts,
+                                 size_t f, uint8_t *codes, trn_err *err);
+
 /* ---- N:M structured sparsity ----------------------------------------------------------- */
 
-/* At most m non-zeros in every n consecutive elements of a row. */
+/* At most m non-zeros in every n consecutive elements of a row (an element is non-zero when
+ * x != 0: NaN counts, -0 does not and expands back to +0). */
 typedef struct trn_nm {
     uint8_t m, n;
 } trn_nm;
 
-/* Parses "4:16" etc.; only the NeuronCore-v3/v4 patterns 4:16 4:12 4:8 2:8 2:4 1:4 1:2. */
+/* Parses "4:16" etc.; only the NeuronCore-v3/v4 patterns 4:16 4:12 4:8 2:8 2:4 1:4 1:2
+ * (TRN_E_INVALID listing them otherwise). */
 trn_status trn_nm_parse(const char *text, trn_nm *p, trn_err *err);
+/* uint16 tag words per row of `cols` dense columns: ceil(cols / n * m / 4); 0 for an
+ * unsupported pattern. */
+size_t trn_nm_tag_words(trn_nm p, size_t cols);
 /* dense[rows][cols] (cols a multiple of n) to values[rows][cols/n*m] and 4-bit position tags,
  * 4 per uint16 (tag j of a row in bits 4(j%4)..4(j%4)+3 of word j/4), tags[rows][ceil(cols/n*m/4)].
  * Positions within a group are strictly increasing; a group with fewer than m non-zeros is
  * padded with zeros at the lowest unused positions. A group with more than m non-zeros is
- * TRN_E_INVALID naming the row and group. */
+ * TRN_E_INVALID naming the row and group (rows before it are written). Unused nibbles of a
+ * row's last tag word are 0. Both directions return TRN_E_INVALID for an unsupported pattern
+ * or cols not a multiple of n. Pointers borrowed. */
 trn_status trn_nm_compress(trn_nm p, const float *dense, size_t rows, size_t cols, float *values,
                            uint16_t *tags, trn_err *err);
-/* The inverse: rejects tags that are out of range or not strictly increasing in a group. */
+/* The inverse: rejects (TRN_E_INVALID naming row, group and tag) tags that are out of range
+ * or not strictly increasing in a group; unused nibbles of the last word are ignored. */
 trn_status trn_nm_expand(trn_nm p, const float *values, const uint16_t *tags, size_t rows,
                          size_t cols, float *dense, trn_err *err);
 

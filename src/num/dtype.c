@@ -61,9 +61,11 @@ trn_status trn_dtype_from_name(const char *name, trn_dtype *t, trn_err *err) {
 }
 
 int trn_dtype_bits(trn_dtype t) {
+    TRN_ASSERT((unsigned)t < TRN_DTYPE_COUNT);
     return rows[t].bits;
 }
 int trn_dtype_container_bytes(trn_dtype t) {
+    TRN_ASSERT((unsigned)t < TRN_DTYPE_COUNT);
     return rows[t].container_bytes;
 }
 int trn_dtype_is_float(trn_dtype t) {
@@ -120,11 +122,18 @@ uint32_t trn_cvt_from_f32(trn_dtype t, float x, const trn_cvt_opts *o, uint32_t 
     return int_from_f32(r, x, o->round, rand);
 }
 
+/* FP32 bits `u` with the quiet bit set when they are a NaN: widening a NaN code gives a quiet
+ * NaN with its sign and payload, as trn_fp_decode does for every narrower format (IEEE 754
+ * convertFormat never returns a signaling NaN). */
+static uint32_t quiet(uint32_t u) {
+    return (u & 0x7fffffffu) > 0x7f800000u ? u | 0x400000u : u;
+}
+
 float trn_cvt_to_f32(trn_dtype t, uint32_t code) {
     const dtype_row *r = &rows[t];
     switch (t) {
     case TRN_DTYPE_F32: return f32_from_bits(code);
-    case TRN_DTYPE_TF32: return f32_from_bits(code & 0xffffe000u);
+    case TRN_DTYPE_TF32: return f32_from_bits(quiet(code & 0xffffe000u));
     case TRN_DTYPE_E8M0:
         return (code & 0xff) == 0xff ? NAN : ldexpf(1.0f, (int)(code & 0xff) - 127);
     case TRN_DTYPE_INT8: return (float)(int8_t)code;
@@ -142,7 +151,7 @@ trn_bf16 trn_bf16_from_f32(float x) {
     return (trn_bf16){(uint16_t)trn_fp_encode(&rows[TRN_DTYPE_BF16].fmt, x, TRN_ROUND_RNE, 0, 0)};
 }
 float trn_bf16_to_f32(trn_bf16 h) {
-    return f32_from_bits((uint32_t)h.bits << 16);
+    return f32_from_bits(quiet((uint32_t)h.bits << 16));
 }
 trn_f16 trn_f16_from_f32(float x) {
     return (trn_f16){(uint16_t)trn_fp_encode(&rows[TRN_DTYPE_F16].fmt, x, TRN_ROUND_RNE, 0, 0)};

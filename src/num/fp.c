@@ -25,8 +25,8 @@ uint32_t trn_fpfmt_max_code(const trn_fpfmt *f) {
     return (top << f->mbits) | mall;
 }
 
-uint32_t trn_fpfmt_ncodes(const trn_fpfmt *f) {
-    return 1u << (1 + f->ebits + f->mbits);
+uint64_t trn_fpfmt_ncodes(const trn_fpfmt *f) {
+    return UINT64_C(1) << (1 + f->ebits + f->mbits); /* 2^32 for FP32: wider than uint32_t */
 }
 
 float trn_fpfmt_max(const trn_fpfmt *f) {
