@@ -257,13 +257,17 @@ static void test_gpus(void) {
 
 /* The keys of trainium-facts.md section 0: every "source" must be one of them or a URL. */
 static const char *const fact_keys[] = {
-    "TRN1", "TRN1-OLD", "TRN2", "TRN3", "INF2", "NC2", "NC3", "NC4", "TRN1-SYS", "TRN2-SYS",
-    "TRN2-SYS-OLD", "TRN3-SYS", "INF2-SYS", "LNC", "DTYPES", "ROUND", "AG2", "AG3", "AG4",
-    "PERF", "DMABW", "DMAOV", "DGE", "MXG", "APS", "MEM", "TILE", "NKILNC", "LANG", "ISA",
-    "ISA-OLD", "COMMON", "TSIZE", "NLANG", "NCOLL", "SIM", "CC", "CCINTRA", "CCINTER", "OVERLAP",
-    "DEVMEM", "NEFF", "CLI", "PROF", "PSCHEMA", "PROF-OLD", "PTNAT", "MOE", "BENCH-PRICE",
-    "CB-DOC", "NP", "NAND", "TH", "AIW", "TWY", "HYP", "SA2", "SA3", "DCD", "FIERCE", "USAGE",
-    "USAGE2", "FM", "AWSNEG", "CBP", "GPUE", "TAD", "TRN1-SYS-2022", "SN", "NP2", "TEAMAWS",
+    "TRN1",    "TRN1-OLD", "TRN2",     "TRN3",         "INF2",          "NC2",      "NC3",
+    "NC4",     "TRN1-SYS", "TRN2-SYS", "TRN2-SYS-OLD", "TRN3-SYS",      "INF2-SYS", "LNC",
+    "DTYPES",  "ROUND",    "AG2",      "AG3",          "AG4",           "PERF",     "DMABW",
+    "DMAOV",   "DGE",      "MXG",      "APS",          "MEM",           "TILE",     "NKILNC",
+    "LANG",    "ISA",      "ISA-OLD",  "COMMON",       "TSIZE",         "NLANG",    "NCOLL",
+    "SIM",     "CC",       "CCINTRA",  "CCINTER",      "OVERLAP",       "DEVMEM",   "NEFF",
+    "CLI",     "PROF",     "PSCHEMA",  "PROF-OLD",     "PTNAT",         "MOE",      "BENCH-PRICE",
+    "CB-DOC",  "NP",       "NAND",     "TH",           "AIW",           "TWY",      "HYP",
+    "SA2",     "SA3",      "DCD",      "FIERCE",       "USAGE",         "USAGE2",   "FM",
+    "AWSNEG",  "CBP",      "GPUE",     "TAD",          "TRN1-SYS-2022", "SN",       "NP2",
+    "TEAMAWS",
 };
 
 static int known_key(const char *s, size_t n) {
@@ -310,10 +314,12 @@ static void walk(const cJSON *o, const char *path) {
         }
         if (d) nderived++;
         if (a) nassumed++;
+        /* a derivation or a reason says something; bracketed keys anywhere are real keys */
         const cJSON *texts[] = {d, a, n};
         for (int i = 0; i < 3; i++)
             if (texts[i])
-                CHECK_MSG(strlen(texts[i]->valuestring) > 8 && brackets_ok(texts[i]->valuestring),
+                CHECK_MSG((i == 2 || strlen(texts[i]->valuestring) > 8) &&
+                              brackets_ok(texts[i]->valuestring),
                           "%s: text '%s'", path, texts[i]->valuestring);
         return;
     }
@@ -428,8 +434,7 @@ static void test_format(void) {
     CHECK(strcmp(trn_hw_format(2.9e12, TRN_HW_UNIT_BPS, b, sizeof b), "2.9 TB/s") == 0);
     CHECK(strcmp(trn_hw_format(820 * GIB, TRN_HW_UNIT_BPS, b, sizeof b), "820 GiB/s") == 0);
     CHECK(strcmp(trn_hw_format(3.4816e12, TRN_HW_UNIT_BPS, b, sizeof b), "3.482 TB/s") == 0);
-    CHECK(strcmp(trn_hw_format(78.6432e12, TRN_HW_UNIT_FLOPS, b, sizeof b), "78.64 TFLOP/s") ==
-          0);
+    CHECK(strcmp(trn_hw_format(78.6432e12, TRN_HW_UNIT_FLOPS, b, sizeof b), "78.64 TFLOP/s") == 0);
     CHECK(strcmp(trn_hw_format(1300, TRN_HW_UNIT_NS, b, sizeof b), "1.3 us") == 0);
     CHECK(strcmp(trn_hw_format(21.5, TRN_HW_UNIT_USD_PER_HOUR, b, sizeof b), "$21.50/h") == 0);
     CHECK(strcmp(trn_hw_format(700, TRN_HW_UNIT_W, b, sizeof b), "700 W") == 0);

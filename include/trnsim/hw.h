@@ -69,11 +69,11 @@ typedef struct trn_hw_core {
     trn_hw_num psum_bytes_per_partition; /* PSUM bytes per partition */
     trn_hw_num psum_banks;               /* PSUM banks per partition */
     /* TensorE */
-    trn_hw_num pe_rows, pe_cols;             /* PE array (128 x 128) */
-    trn_hw_num pe_tile_min;                  /* smallest row/column tile of the PE array */
-    trn_hw_num tensor_rate[TRN_HW_NDTYPES];  /* MACs per PE per TensorE cycle (bf16 = 1) */
-    trn_hw_num matmul_n_max;                 /* moving free size limit, FP32 PSUM output */
-    trn_hw_num matmul_n_max_bf16_psum;       /* same with BF16 PSUM output (v4+), optional */
+    trn_hw_num pe_rows, pe_cols;            /* PE array (128 x 128) */
+    trn_hw_num pe_tile_min;                 /* smallest row/column tile of the PE array */
+    trn_hw_num tensor_rate[TRN_HW_NDTYPES]; /* MACs per PE per TensorE cycle (bf16 = 1) */
+    trn_hw_num matmul_n_max;                /* moving free size limit, FP32 PSUM output */
+    trn_hw_num matmul_n_max_bf16_psum;      /* same with BF16 PSUM output (v4+), optional */
     trn_hw_num tensor_hz, vector_hz, scalar_hz, gpsimd_hz; /* engine clocks */
     /* Vector/Scalar/GpSimd throughput, elements per cycle over all 128 lanes */
     trn_hw_num vector_elems_per_cycle_16bit; /* BF16/FP16 (performance modes) */
@@ -118,11 +118,11 @@ typedef struct trn_hw_chip {
     const trn_hw_core *core;  /* resolved core_version (borrowed from the catalog) */
     trn_hw_num cores;         /* physical NeuronCores */
     trn_hw_num hbm_bytes, hbm_bw_bps, hbm_stacks;
-    trn_hw_num neuronlink_gen;     /* NeuronLink generation (2, 3, 4) */
-    trn_hw_num neuronlink_links;   /* links per chip */
-    trn_hw_num neuronlink_bw_bps;  /* all links together, bytes/s */
-    trn_hw_num cc_cores;           /* collective-communication cores per chip */
-    trn_hw_num power_w;            /* chip power */
+    trn_hw_num neuronlink_gen;    /* NeuronLink generation (2, 3, 4) */
+    trn_hw_num neuronlink_links;  /* links per chip */
+    trn_hw_num neuronlink_bw_bps; /* all links together, bytes/s */
+    trn_hw_num cc_cores;          /* collective-communication cores per chip */
+    trn_hw_num power_w;           /* chip power */
     trn_hw_num price_usd_per_chip_hour;
     struct {
         trn_hw_num peak_flops[TRN_HW_NDTYPES]; /* dense chip peaks as stated */
@@ -161,16 +161,16 @@ typedef struct trn_hw_topology {
 
 /* A system of chips or GPUs: an instance, an UltraServer, a GPU rack, an UltraCluster. */
 typedef struct trn_hw_system {
-    const char *name;          /* "trn2.48xlarge" */
+    const char *name; /* "trn2.48xlarge" */
     const char *description;
     const char *file;
     int projected;
-    const char *chip_name;     /* a chip or a GPU of the catalog */
-    const trn_hw_chip *chip;   /* resolved, or NULL when chip_name is a GPU */
-    const trn_hw_gpu *gpu;     /* resolved, or NULL when chip_name is a chip */
-    const char *node_name;     /* optional: the system this one is built of, else NULL */
+    const char *chip_name;            /* a chip or a GPU of the catalog */
+    const trn_hw_chip *chip;          /* resolved, or NULL when chip_name is a GPU */
+    const trn_hw_gpu *gpu;            /* resolved, or NULL when chip_name is a chip */
+    const char *node_name;            /* optional: the system this one is built of, else NULL */
     const struct trn_hw_system *node; /* resolved node_name, or NULL */
-    trn_hw_num chips;          /* chips (or GPUs) in the system */
+    trn_hw_num chips;                 /* chips (or GPUs) in the system */
     trn_hw_topology topology;
     trn_hw_num scaleup_domain; /* chips joined by NeuronLink/NVLink (<= chips) */
     trn_hw_num scaleup_bw_bps; /* per chip inside the domain, bytes/s */
@@ -268,8 +268,8 @@ typedef enum trn_hw_unit {
 
 /* One derived figure beside the published one. */
 typedef struct trn_hw_figure {
-    const char *key;             /* stable id: "peak_flops.bf16", "hbm_bytes" */
-    const char *label;           /* "BF16 dense peak" */
+    const char *key;   /* stable id: "peak_flops.bf16", "hbm_bytes" */
+    const char *label; /* "BF16 dense peak" */
     trn_hw_unit unit;
     double derived;              /* from the parameters */
     char formula[160];           /* how: "8 cores x 78.64 TFLOP/s" */

@@ -185,8 +185,7 @@ trn_status trn_hw_find(const trn_hw *hw, const char *name, trn_hw_entry *out, tr
             }
     char known[TRN_ERRMSG_MAX - 64] = "";
     for (int k = 0; k < HW_NKINDS; k++) list_names(hw, k, known, sizeof known);
-    return trn_err_set(err, TRN_E_NOTFOUND, "unknown hardware name '%s' (known: %s)", name,
-                       known);
+    return trn_err_set(err, TRN_E_NOTFOUND, "unknown hardware name '%s' (known: %s)", name, known);
 }
 
 /* "file: $.section.name.field: " prefix for a reference error. */
@@ -248,8 +247,7 @@ trn_status hw_resolve(trn_hw *hw, trn_err *err) {
                                  s->chip_name);
             if (node->chips.value > s->chips.value)
                 return ref_error(err, TRN_HW_KIND_SYSTEM, s, "node",
-                                 "node '%s' has more chips than this system%s", s->node_name,
-                                 "");
+                                 "node '%s' has more chips than this system%s", s->node_name, "");
             s->node = node;
         }
         char a[64], b[64];

@@ -6,15 +6,12 @@
 
 #include <stddef.h>
 
-#define NUM(T, key, flags, unit, label)                                                  \
-    {                                                                                    \
-        #key, FK_NUM, offsetof(T, key), (flags), TRN_HW_UNIT_##unit, label, NULL         \
-    }
-#define PUB(T, key, flags, unit, label)                                                  \
-    {                                                                                    \
-        #key, FK_NUM, offsetof(T, published.key), (flags), TRN_HW_UNIT_##unit, label, NULL \
-    }
-#define END {NULL, FK_STR, 0, 0, TRN_HW_UNIT_COUNT, NULL, NULL}
+#define NUM(T, key, flags, unit, label) \
+    { #key, FK_NUM, offsetof(T, key), (flags), TRN_HW_UNIT_##unit, label, NULL }
+#define PUB(T, key, flags, unit, label) \
+    { #key, FK_NUM, offsetof(T, published.key), (flags), TRN_HW_UNIT_##unit, label, NULL }
+#define END \
+    { NULL, FK_STR, 0, 0, TRN_HW_UNIT_COUNT, NULL, NULL }
 
 /* ---- NeuronCore versions ---------------------------------------------------------------- */
 
@@ -72,8 +69,7 @@ static const hw_field core_fields[] = {
     NUM(trn_hw_core, dma_fixed_ns, F_REQ, NS, "DMA fixed cost"),
     NUM(trn_hw_core, hwdge_instr_ns, 0, NS, "hardware DGE instruction"),
     NUM(trn_hw_core, dge_instances, F_REQ | F_INT | F_ZERO, COUNT, "hardware DGE instances"),
-    NUM(trn_hw_core, dma_min_efficient_bytes, F_REQ, BYTES,
-        "DMA bytes/partition, recommended min"),
+    NUM(trn_hw_core, dma_min_efficient_bytes, F_REQ, BYTES, "DMA bytes/partition, recommended min"),
     NUM(trn_hw_core, dma_saturation_bytes, F_REQ, BYTES, "DMA bytes/partition, saturation"),
     NUM(trn_hw_core, dma_sat_efficiency, F_REQ | F_FRAC, RATIO, "DMA efficiency at saturation"),
     {"published", FK_OBJ, 0, 0, TRN_HW_UNIT_COUNT, "published", core_published},
@@ -95,8 +91,8 @@ static const hw_field chip_fields[] = {
      "description", NULL},
     {"projected", FK_BOOL, offsetof(trn_hw_chip, projected), 0, TRN_HW_UNIT_COUNT, "projected",
      NULL},
-    {"core_version", FK_STR, offsetof(trn_hw_chip, core_version), F_REQ | F_REF,
-     TRN_HW_UNIT_COUNT, "NeuronCore version", NULL},
+    {"core_version", FK_STR, offsetof(trn_hw_chip, core_version), F_REQ | F_REF, TRN_HW_UNIT_COUNT,
+     "NeuronCore version", NULL},
     NUM(trn_hw_chip, cores, F_REQ | F_INT, COUNT, "NeuronCores"),
     NUM(trn_hw_chip, hbm_bytes, F_REQ, BYTES, "HBM"),
     NUM(trn_hw_chip, hbm_bw_bps, F_REQ, BPS, "HBM bandwidth"),
@@ -126,15 +122,15 @@ static const hw_field system_published[] = {
 static const hw_field system_fields[] = {
     {"description", FK_STR, offsetof(trn_hw_system, description), F_REQ, TRN_HW_UNIT_COUNT,
      "description", NULL},
-    {"projected", FK_BOOL, offsetof(trn_hw_system, projected), 0, TRN_HW_UNIT_COUNT,
-     "projected", NULL},
-    {"chip", FK_STR, offsetof(trn_hw_system, chip_name), F_REQ | F_REF, TRN_HW_UNIT_COUNT,
-     "chip", NULL},
+    {"projected", FK_BOOL, offsetof(trn_hw_system, projected), 0, TRN_HW_UNIT_COUNT, "projected",
+     NULL},
+    {"chip", FK_STR, offsetof(trn_hw_system, chip_name), F_REQ | F_REF, TRN_HW_UNIT_COUNT, "chip",
+     NULL},
     {"node", FK_STR, offsetof(trn_hw_system, node_name), F_REF, TRN_HW_UNIT_COUNT, "built of",
      NULL},
     NUM(trn_hw_system, chips, F_REQ | F_INT, COUNT, "chips"),
-    {"topology", FK_TOPO, offsetof(trn_hw_system, topology), F_REQ, TRN_HW_UNIT_COUNT,
-     "topology", NULL},
+    {"topology", FK_TOPO, offsetof(trn_hw_system, topology), F_REQ, TRN_HW_UNIT_COUNT, "topology",
+     NULL},
     NUM(trn_hw_system, scaleup_domain, F_REQ | F_INT, COUNT, "scale-up domain (chips)"),
     NUM(trn_hw_system, scaleup_bw_bps, F_REQ, BPS, "scale-up bandwidth per chip"),
     NUM(trn_hw_system, efa_bps, 0, BPS, "EFA bandwidth per chip"),
@@ -152,8 +148,8 @@ static const hw_field gpu_fields[] = {
      "description", NULL},
     {"projected", FK_BOOL, offsetof(trn_hw_gpu, projected), 0, TRN_HW_UNIT_COUNT, "projected",
      NULL},
-    {"peak_flops", FK_MAP, offsetof(trn_hw_gpu, peak_flops), F_REQ, TRN_HW_UNIT_FLOPS,
-     "dense peak", NULL},
+    {"peak_flops", FK_MAP, offsetof(trn_hw_gpu, peak_flops), F_REQ, TRN_HW_UNIT_FLOPS, "dense peak",
+     NULL},
     NUM(trn_hw_gpu, hbm_bytes, F_REQ, BYTES, "HBM"),
     NUM(trn_hw_gpu, hbm_bw_bps, F_REQ, BPS, "HBM bandwidth"),
     NUM(trn_hw_gpu, nvlink_bw_bps, F_REQ, BPS, "NVLink bandwidth per GPU"),

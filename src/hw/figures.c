@@ -77,8 +77,8 @@ typedef struct figs {
 __attribute__((format(printf, 6, 7)))
 #endif
 static void
-add(figs *f, const char *key, const char *label, trn_hw_unit unit, double derived,
-                const char *fmt, ...) {
+add(figs *f, const char *key, const char *label, trn_hw_unit unit, double derived, const char *fmt,
+    ...) {
     if (f->n >= TRN_HW_MAX_FIGURES) return;
     trn_hw_figure *r = &f->rows[f->n++];
     memset(r, 0, sizeof *r);
@@ -98,9 +98,9 @@ static void pub(figs *f, const trn_hw_num *n) {
 }
 
 static const char *const peak_keys[TRN_HW_NDTYPES] = {
-    "peak_flops.fp32",  "peak_flops.tf32",  "peak_flops.bf16", "peak_flops.fp16",
-    "peak_flops.fp8",   "peak_flops.mxfp8", "peak_flops.mxfp4", "peak_flops.int8",
-    "peak_flops.sparse",
+    "peak_flops.fp32",  "peak_flops.tf32", "peak_flops.bf16",
+    "peak_flops.fp16",  "peak_flops.fp8",  "peak_flops.mxfp8",
+    "peak_flops.mxfp4", "peak_flops.int8", "peak_flops.sparse",
 };
 static const char *const peak_labels[TRN_HW_NDTYPES] = {
     "FP32 peak",  "TF32 peak",  "BF16 peak", "FP16 peak",          "FP8 peak",
@@ -214,8 +214,8 @@ static void system_figs(figs *f, const trn_hw_system *s) {
         trn_hw_format(hbm, TRN_HW_UNIT_BYTES, a, sizeof a));
     pub(f, &s->published.hbm_bytes);
     double bw = s->chip ? s->chip->hbm_bw_bps.value : s->gpu->hbm_bw_bps.value;
-    add(f, "hbm_bw_bps", "HBM bandwidth", TRN_HW_UNIT_BPS, trn_hw_system_hbm_bw_bps(s),
-        "%g x %s", n, trn_hw_format(bw, TRN_HW_UNIT_BPS, a, sizeof a));
+    add(f, "hbm_bw_bps", "HBM bandwidth", TRN_HW_UNIT_BPS, trn_hw_system_hbm_bw_bps(s), "%g x %s",
+        n, trn_hw_format(bw, TRN_HW_UNIT_BPS, a, sizeof a));
     pub(f, &s->published.hbm_bw_bps);
     if (s->efa_bps.origin) {
         add(f, "efa_bps", "EFA bandwidth", TRN_HW_UNIT_BPS, n * s->efa_bps.value, "%g x %s", n,
@@ -226,8 +226,8 @@ static void system_figs(figs *f, const trn_hw_system *s) {
         n * s->scaleup_bw_bps.value, "%g x %s", n,
         trn_hw_format(s->scaleup_bw_bps.value, TRN_HW_UNIT_BPS, a, sizeof a));
     double w = s->chip ? s->chip->power_w.value : s->gpu->power_w.value;
-    add(f, "power_w", "accelerator power", TRN_HW_UNIT_W, trn_hw_system_power_w(s), "%g x %g W",
-        n, w);
+    add(f, "power_w", "accelerator power", TRN_HW_UNIT_W, trn_hw_system_power_w(s), "%g x %g W", n,
+        w);
     double usd =
         s->chip ? s->chip->price_usd_per_chip_hour.value : s->gpu->price_usd_per_gpu_hour.value;
     add(f, "price_usd_per_hour", "price", TRN_HW_UNIT_USD_PER_HOUR,

@@ -41,11 +41,11 @@ typedef enum hw_fkind {
 } hw_fkind;
 
 enum {
-    F_REQ = 1,    /* required in a new entry */
-    F_INT = 2,    /* the value must be an integer */
-    F_ZERO = 4,   /* zero allowed (otherwise numbers must be > 0) */
-    F_FRAC = 8,   /* the value must be in (0, 1] */
-    F_REF = 16,   /* FK_STR naming another entry (checked after loading) */
+    F_REQ = 1,  /* required in a new entry */
+    F_INT = 2,  /* the value must be an integer */
+    F_ZERO = 4, /* zero allowed (otherwise numbers must be > 0) */
+    F_FRAC = 8, /* the value must be in (0, 1] */
+    F_REF = 16, /* FK_STR naming another entry (checked after loading) */
 };
 
 typedef struct hw_field {
@@ -54,7 +54,7 @@ typedef struct hw_field {
     size_t off; /* offset in the entry struct */
     unsigned flags;
     trn_hw_unit unit;
-    const char *label; /* for people */
+    const char *label;          /* for people */
     const struct hw_field *sub; /* FK_OBJ: its fields, ending with a NULL key */
 } hw_field;
 
@@ -77,15 +77,14 @@ void *hw_lookup(const trn_hw *hw, int kind, const char *name);
 /* Appends a zeroed entry named `name` to kind; NULL when out of memory. */
 void *hw_append(trn_hw *hw, int kind, const char *name);
 /* The member at `off` of an entry. */
-#define HW_AT(entry, off, type) ((type *)(void *)((char *)(entry) + (off)))
+#define HW_AT(entry, off, type)  ((type *)(void *)((char *)(entry) + (off)))
 #define HW_CAT(entry, off, type) ((const type *)(const void *)((const char *)(entry) + (off)))
 /* The entry's name (the first member of every entry struct). */
 #define HW_NAME(entry) (*(const char *const *)(const void *)(entry))
 
 /* Parses JSON text (file names it in messages) into the catalog: adds or overrides entries,
  * then (resolve = 1) checks references. On failure the catalog is as before. */
-trn_status hw_load_text(trn_hw *hw, const char *file, const char *text, int resolve,
-                        trn_err *err);
+trn_status hw_load_text(trn_hw *hw, const char *file, const char *text, int resolve, trn_err *err);
 /* Resolves and checks the references of every entry (chip -> core version, system -> chip
  * or GPU and node); on error names the file and JSON path of the field. */
 trn_status hw_resolve(trn_hw *hw, trn_err *err);

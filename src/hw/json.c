@@ -61,8 +61,7 @@ static int add_fields(cJSON *obj, const void *entry, const hw_field *fields) {
             cJSON *m = cJSON_AddObjectToObject(obj, f->key);
             if (!m) return 0;
             for (int d = 0; d < TRN_HW_NDTYPES; d++)
-                if (x[d].origin && !add_num(m, trn_hw_dtype_name((trn_hw_dtype)d), &x[d]))
-                    return 0;
+                if (x[d].origin && !add_num(m, trn_hw_dtype_name((trn_hw_dtype)d), &x[d])) return 0;
             break;
         }
         case FK_TOPO: {
@@ -141,9 +140,9 @@ static cJSON *entry_json(const trn_hw *hw, trn_hw_entry e) {
         if (ok && r->published) {
             ok = add_num(o, "published", r->published);
             if (ok && r->derived > 0)
-                ok = cJSON_AddNumberToObject(o, "diff_pct", (r->derived - r->published->value) /
-                                                                r->published->value * 100.0) !=
-                     NULL;
+                ok = cJSON_AddNumberToObject(o, "diff_pct",
+                                             (r->derived - r->published->value) /
+                                                 r->published->value * 100.0) != NULL;
         } else if (ok) {
             ok = cJSON_AddNullToObject(o, "published") != NULL;
         }

@@ -59,7 +59,8 @@ static const char *type_of(const cJSON *v, char *buf, size_t n) {
 /* An object whose keys are all different (cJSON keeps duplicate keys). */
 static trn_status need_object(ld *c, const cJSON *v, const char *path, const char *what) {
     char t[64];
-    if (!cJSON_IsObject(v)) return fail(c, path, "expected %s, got %s", what, type_of(v, t, sizeof t));
+    if (!cJSON_IsObject(v))
+        return fail(c, path, "expected %s, got %s", what, type_of(v, t, sizeof t));
     for (const cJSON *a = v->child; a; a = a->next)
         for (const cJSON *b = a->next; b; b = b->next)
             if (strcmp(a->string, b->string) == 0) {
@@ -111,20 +112,22 @@ static trn_status parse_num(ld *c, const cJSON *v, const char *path, unsigned fl
             }
             continue;
         }
-        return fail(c, p, "unknown field (a number object has value, source, derived, assumed, "
-                          "note)");
+        return fail(c, p,
+                    "unknown field (a number object has value, source, derived, assumed, "
+                    "note)");
     }
     if (!value) return fail(c, path, "missing \"value\"");
     if (nprov != 1)
         return fail(c, path,
                     "needs exactly one of \"source\" (a trainium-facts.md key or a URL), "
                     "\"derived\" or \"assumed\" (with the reason)");
-    const char *want = (flags & F_INT) ? ((flags & F_ZERO) ? "a non-negative integer"
-                                                           : "a positive integer")
+    const char *want = (flags & F_INT)
+                           ? ((flags & F_ZERO) ? "a non-negative integer" : "a positive integer")
                        : (flags & F_FRAC) ? "a fraction in (0, 1]"
                        : (flags & F_ZERO) ? "a non-negative number"
                                           : "a positive number";
-    if (!cJSON_IsNumber(value)) return fail(c, path, "expected %s, got %s", want, type_of(value, t, sizeof t));
+    if (!cJSON_IsNumber(value))
+        return fail(c, path, "expected %s, got %s", want, type_of(value, t, sizeof t));
     double x = value->valuedouble;
     int ok = isfinite(x) && ((flags & F_ZERO) ? x >= 0 : x > 0);
     if (flags & F_INT) ok = ok && x == floor(x) && x <= 9007199254740992.0;
@@ -205,7 +208,8 @@ static trn_status parse_topo(ld *c, const cJSON *v, const char *path, trn_hw_top
                     cJSON_IsString(kind) ? "\"" : "");
     topo.kind = (trn_hw_topo_kind)ki;
     hw_path_join(p, sizeof p, path, "dims");
-    if (topo.kind == TRN_HW_TOPO_TORUS && !dims) return fail(c, p, "missing (required for a torus)");
+    if (topo.kind == TRN_HW_TOPO_TORUS && !dims)
+        return fail(c, p, "missing (required for a torus)");
     if (topo.kind != TRN_HW_TOPO_TORUS && dims) return fail(c, p, "only a torus has dims");
     if (dims) {
         int n = cJSON_IsArray(dims) ? cJSON_GetArraySize(dims) : 0;
@@ -338,8 +342,7 @@ static trn_status parse_section(ld *c, int kind, const cJSON *sec, const char *p
         if (is_new) {
             for (int k = 0; k < HW_NKINDS; k++)
                 if (k != kind && hw_lookup(c->hw, k, e->string))
-                    return fail(c, p,
-                                "'%s' is already a %s (names are unique across the catalog)",
+                    return fail(c, p, "'%s' is already a %s (names are unique across the catalog)",
                                 e->string, hw_kinds[k].what);
             if (!(entry = hw_append(c->hw, kind, e->string))) return nomem(c);
         }
@@ -351,8 +354,8 @@ static trn_status parse_section(ld *c, int kind, const cJSON *sec, const char *p
 }
 
 static trn_status parse_root(ld *c, const cJSON *root) {
-    trn_status s = need_object(c, root, "$",
-                               "an object with core_versions, chips, systems and/or gpus");
+    trn_status s =
+        need_object(c, root, "$", "an object with core_versions, chips, systems and/or gpus");
     if (s != TRN_OK) return s;
     for (const cJSON *m = root->child; m; m = m->next) {
         char p[PATH_MAX_LEN], t[64];
@@ -388,8 +391,7 @@ static void line_col(const char *text, const char *at, int *line, int *col) {
     }
 }
 
-trn_status hw_load_text(trn_hw *hw, const char *file, const char *text, int resolve,
-                        trn_err *err) {
+trn_status hw_load_text(trn_hw *hw, const char *file, const char *text, int resolve, trn_err *err) {
     ld c = {hw, hw_strdup(hw, file), err};
     if (!c.file) return trn_err_set(err, TRN_E_NOMEM, "%s: out of memory", file);
     const char *end = NULL;

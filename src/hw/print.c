@@ -19,9 +19,8 @@ static int exact_in(double v, double unit) {
 }
 
 #define NUNITS 6
-static const double bin_units[NUNITS] = {1152921504606846976.0, 1125899906842624.0,
-                                         1099511627776.0,       1073741824.0,
-                                         1048576.0,             1024.0};
+static const double bin_units[NUNITS] = {1152921504606846976.0, 1125899906842624.0, 1099511627776.0,
+                                         1073741824.0,          1048576.0,          1024.0};
 static const char *const bin_names[NUNITS] = {"EiB", "PiB", "TiB", "GiB", "MiB", "KiB"};
 static const double dec_units[NUNITS] = {1e18, 1e15, 1e12, 1e9, 1e6, 1e3};
 static const char *const dec_names[NUNITS] = {"EB", "PB", "TB", "GB", "MB", "kB"};
@@ -67,7 +66,8 @@ char *trn_hw_format(double v, trn_hw_unit unit, char *buf, size_t n) {
     case TRN_HW_UNIT_BPS: return fmt_bytes(v, 1, buf, n);
     case TRN_HW_UNIT_HZ: return fmt_si(v, "Hz", buf, n);
     case TRN_HW_UNIT_FLOPS: return fmt_si(v, "FLOP/s", buf, n);
-    case TRN_HW_UNIT_W: return v >= 1e4 ? fmt_si(v, "W", buf, n) : (snprintf(buf, n, "%.4g W", v), buf);
+    case TRN_HW_UNIT_W:
+        return v >= 1e4 ? fmt_si(v, "W", buf, n) : (snprintf(buf, n, "%.4g W", v), buf);
     case TRN_HW_UNIT_USD_PER_HOUR:
         if (v >= 1e6)
             snprintf(buf, n, "$%.4gM/h", v / 1e6);
@@ -196,12 +196,13 @@ void trn_hw_print_table(const trn_hw *hw, FILE *f) {
     char c[TCOLS][TCELL];
     table *t = calloc(1, sizeof *t);
     if (!t) return;
-    fprintf(f,
-            "Hardware catalog: %d NeuronCore versions, %d chips, %d systems, %d GPUs.\n"
-            "Trainium peaks are derived from the engines (cores x 128x128 PEs x 2 x clock x rate),\n"
-            "with the published figure in [brackets] where it differs by more than 0.5%%.\n"
-            "* = assumed, not published (the reason is in `trnsim info NAME`).\n",
-            hw->n[0], hw->n[1], hw->n[2], hw->n[3]);
+    fprintf(
+        f,
+        "Hardware catalog: %d NeuronCore versions, %d chips, %d systems, %d GPUs.\n"
+        "Trainium peaks are derived from the engines (cores x 128x128 PEs x 2 x clock x rate),\n"
+        "with the published figure in [brackets] where it differs by more than 0.5%%.\n"
+        "* = assumed, not published (the reason is in `trnsim info NAME`).\n",
+        hw->n[0], hw->n[1], hw->n[2], hw->n[3]);
 
     fprintf(f, "\nNeuronCore versions\n");
     t->ncols = 10;
@@ -222,18 +223,19 @@ void trn_hw_print_table(const trn_hw *hw, FILE *f) {
         sb.value *= k->partitions.value;
         ps.value *= k->partitions.value;
         dma.value *= k->dma_engines.value;
-        row(t, (const char *const[]){
-                   name_cell(k->name, k->projected, c[0], TCELL), chips,
-                   val(&k->tensor_hz, TRN_HW_UNIT_HZ, c[2], TCELL),
-                   peak(trn_hw_core_peak_flops(k, TRN_HW_BF16),
-                        &k->published.tensor_peak_flops[TRN_HW_BF16], c[3], TCELL),
-                   peak(trn_hw_core_peak_flops(k, TRN_HW_FP8),
-                        &k->published.tensor_peak_flops[TRN_HW_FP8], c[4], TCELL),
-                   peak(trn_hw_core_peak_flops(k, TRN_HW_MXFP8),
-                        &k->published.tensor_peak_flops[TRN_HW_MXFP8], c[5], TCELL),
-                   val(&sb, TRN_HW_UNIT_BYTES, c[6], TCELL), val(&ps, TRN_HW_UNIT_BYTES, c[7], TCELL),
-                   val(&dma, TRN_HW_UNIT_BPS, c[8], TCELL),
-                   val(&k->dma_engines, TRN_HW_UNIT_COUNT, c[9], TCELL)});
+        row(t,
+            (const char *const[]){name_cell(k->name, k->projected, c[0], TCELL), chips,
+                                  val(&k->tensor_hz, TRN_HW_UNIT_HZ, c[2], TCELL),
+                                  peak(trn_hw_core_peak_flops(k, TRN_HW_BF16),
+                                       &k->published.tensor_peak_flops[TRN_HW_BF16], c[3], TCELL),
+                                  peak(trn_hw_core_peak_flops(k, TRN_HW_FP8),
+                                       &k->published.tensor_peak_flops[TRN_HW_FP8], c[4], TCELL),
+                                  peak(trn_hw_core_peak_flops(k, TRN_HW_MXFP8),
+                                       &k->published.tensor_peak_flops[TRN_HW_MXFP8], c[5], TCELL),
+                                  val(&sb, TRN_HW_UNIT_BYTES, c[6], TCELL),
+                                  val(&ps, TRN_HW_UNIT_BYTES, c[7], TCELL),
+                                  val(&dma, TRN_HW_UNIT_BPS, c[8], TCELL),
+                                  val(&k->dma_engines, TRN_HW_UNIT_COUNT, c[9], TCELL)});
     }
     print_tab(t, f);
 
@@ -300,24 +302,25 @@ void trn_hw_print_table(const trn_hw *hw, FILE *f) {
          * whenever the chip price is). */
         trn_hw_num price = s->published.price_usd_per_hour;
         if (!price.origin) {
-            const trn_hw_num *per = s->chip ? &s->chip->price_usd_per_chip_hour
-                                            : &s->gpu->price_usd_per_gpu_hour;
+            const trn_hw_num *per =
+                s->chip ? &s->chip->price_usd_per_chip_hour : &s->gpu->price_usd_per_gpu_hour;
             price = *per;
             price.value = trn_hw_system_price_usd_per_hour(s);
         }
-        row(t, (const char *const[]){
-                   name_cell(s->name, s->projected, c[0], TCELL), chips,
-                   topo_text(&s->topology, c[2], TCELL),
-                   peak(trn_hw_system_peak_flops(s, TRN_HW_BF16),
-                        s->chip ? &s->published.peak_flops[TRN_HW_BF16] : NULL, c[3], TCELL),
-                   peak(trn_hw_system_peak_flops(s, TRN_HW_FP8),
-                        s->chip ? &s->published.peak_flops[TRN_HW_FP8] : NULL, c[4], TCELL),
-                   peak(trn_hw_system_peak_flops(s, TRN_HW_MXFP8),
-                        s->chip ? &s->published.peak_flops[TRN_HW_MXFP8] : NULL, c[5], TCELL),
-                   val(&hbm, TRN_HW_UNIT_BYTES, c[6], TCELL), val(&bw, TRN_HW_UNIT_BPS, c[7], TCELL),
-                   val(&s->scaleup_bw_bps, TRN_HW_UNIT_BPS, c[8], TCELL),
-                   val(&efa, TRN_HW_UNIT_BPS, c[9], TCELL),
-                   val(&price, TRN_HW_UNIT_USD_PER_HOUR, c[10], TCELL)});
+        row(t,
+            (const char *const[]){
+                name_cell(s->name, s->projected, c[0], TCELL), chips,
+                topo_text(&s->topology, c[2], TCELL),
+                peak(trn_hw_system_peak_flops(s, TRN_HW_BF16),
+                     s->chip ? &s->published.peak_flops[TRN_HW_BF16] : NULL, c[3], TCELL),
+                peak(trn_hw_system_peak_flops(s, TRN_HW_FP8),
+                     s->chip ? &s->published.peak_flops[TRN_HW_FP8] : NULL, c[4], TCELL),
+                peak(trn_hw_system_peak_flops(s, TRN_HW_MXFP8),
+                     s->chip ? &s->published.peak_flops[TRN_HW_MXFP8] : NULL, c[5], TCELL),
+                val(&hbm, TRN_HW_UNIT_BYTES, c[6], TCELL), val(&bw, TRN_HW_UNIT_BPS, c[7], TCELL),
+                val(&s->scaleup_bw_bps, TRN_HW_UNIT_BPS, c[8], TCELL),
+                val(&efa, TRN_HW_UNIT_BPS, c[9], TCELL),
+                val(&price, TRN_HW_UNIT_USD_PER_HOUR, c[10], TCELL)});
     }
     print_tab(t, f);
     free(t);
@@ -347,14 +350,16 @@ static void params(const void *entry, const hw_field *fields, FILE *f) {
         switch (fl->kind) {
         case FK_NUM: {
             const trn_hw_num *x = HW_CAT(entry, fl->off, trn_hw_num);
-            if (x->origin) param(fl->label, trn_hw_format(x->value, fl->unit, buf, sizeof buf), x, f);
+            if (x->origin)
+                param(fl->label, trn_hw_format(x->value, fl->unit, buf, sizeof buf), x, f);
             break;
         }
         case FK_MAP:
             for (int d = 0; d < TRN_HW_NDTYPES; d++) {
                 const trn_hw_num *x = &HW_CAT(entry, fl->off, trn_hw_num)[d];
                 if (!x->origin) continue;
-                snprintf(label, sizeof label, "%s, %s", fl->label, trn_hw_dtype_name((trn_hw_dtype)d));
+                snprintf(label, sizeof label, "%s, %s", fl->label,
+                         trn_hw_dtype_name((trn_hw_dtype)d));
                 param(label, trn_hw_format(x->value, fl->unit, buf, sizeof buf), x, f);
             }
             break;
@@ -413,8 +418,10 @@ void trn_hw_print_entry(const trn_hw *hw, trn_hw_entry e, FILE *f) {
         if (r->derived > 0) trn_hw_format(r->derived, r->unit, d, sizeof d);
         if (r->published) {
             trn_hw_format(r->published->value, r->unit, pb, sizeof pb);
-            snprintf(src, sizeof src, "%s%s", r->published->origin == TRN_HW_SOURCED ? "" :
-                     r->published->origin == TRN_HW_DERIVED ? "derived: " : "ASSUMED: ",
+            snprintf(src, sizeof src, "%s%s",
+                     r->published->origin == TRN_HW_SOURCED   ? ""
+                     : r->published->origin == TRN_HW_DERIVED ? "derived: "
+                                                              : "ASSUMED: ",
                      r->published->source);
             if (strlen(r->published->source) > 28) strcpy(src + 25, "...");
             if (r->derived > 0) {
@@ -437,8 +444,8 @@ void trn_hw_print_entry(const trn_hw *hw, trn_hw_entry e, FILE *f) {
     for (int i = 0; i < n; i++) {
         const trn_hw_num *pbn = rows[i].published;
         if (!pbn) continue;
-        int differs = rows[i].derived <= 0 ||
-                      fabs(rows[i].derived - pbn->value) > 0.005 * pbn->value;
+        int differs =
+            rows[i].derived <= 0 || fabs(rows[i].derived - pbn->value) > 0.005 * pbn->value;
         if (!(differs && pbn->note) && strlen(pbn->source) <= 28) continue;
         if (!notes++) fprintf(f, "\nAbout the published figures\n");
         fprintf(f, "  %s: ", rows[i].label);

@@ -9,8 +9,8 @@
 /* MX quantize of a flat array with the kernels of level `s`; same contract as
  * trn_mx_quantize_ref. Returns 0 (doing nothing) when level `s` has no kernel for the
  * request. */
-int trn_mx_quantize_simd(trn_simd s, trn_dtype elem, trn_scale_rule rule, const float *in,
-                         size_t n, const trn_cvt_opts *o, uint8_t *scales, uint8_t *codes);
+int trn_mx_quantize_simd(trn_simd s, trn_dtype elem, trn_scale_rule rule, const float *in, size_t n,
+                         const trn_cvt_opts *o, uint8_t *scales, uint8_t *codes);
 
 #endif
 #ifndef TRN_HAVE_AVX512_KERNELS
@@ -18,8 +18,8 @@ int trn_mx_quantize_simd(trn_simd s, trn_dtype elem, trn_scale_rule rule, const 
 /* MX quantize of a flat array with the kernels of level `s`; same contract as
  * trn_mx_quantize_ref. Returns 0 (doing nothing) when level `s` has no kernel for the
  * request. */
-int trn_mx_quantize_simd(trn_simd s, trn_dtype elem, trn_scale_rule rule, const float *in,
-                         size_t n, const trn_cvt_opts *o, uint8_t *scales, uint8_t *codes);
+int trn_mx_quantize_simd(trn_simd s, trn_dtype elem, trn_scale_rule rule, const float *in, size_t n,
+                         const trn_cvt_opts *o, uint8_t *scales, uint8_t *codes);
 
 #endif
 
@@ -31,7 +31,7 @@ int trn_cvt_array_simd(trn_simd s, trn_dtype t, const float *in, void *out, size
 /* MX quantize of a flat array with the kernels of level `s`; same contract as
  * trn_mx_quantize_ref. Returns 0 (doing nothing) when level `s` has no kernel for the
  * request. */
-int trn_mx_quantize_simd(trn_simd s, trn_dtype elem, trn_scale_rule rule, const float *in,
-                         size_t n, const trn_cvt_opts *o, uint8_t *scales, uint8_t *codes);
+int trn_mx_quantize_simd(trn_simd s, trn_dtype elem, trn_scale_rule rule, const float *in, size_t n,
+                         const trn_cvt_opts *o, uint8_t *scales, uint8_t *codes);
 
 #endif

@@ -81,7 +81,8 @@ static int parse_args(const char *cmd, int argc, char **argv, int quantize, num_
 
 static int parse_round(const char *cmd, const num_args *a, trn_cvt_opts *o) {
     *o = TRN_CVT_RNE;
-    if (a->round && strcmp(a->round, "sr") == 0) o->round = TRN_ROUND_SR;
+    if (a->round && strcmp(a->round, "sr") == 0)
+        o->round = TRN_ROUND_SR;
     else if (a->round && strcmp(a->round, "rne") != 0) {
         cli_error(cmd, "--round: expected rne or sr, got '%s'", a->round);
         return 0;
@@ -103,8 +104,9 @@ static int read_f32(const char *cmd, const char *path, float **data, size_t *n) 
         return 0;
     }
     if (bytes % 4) {
-        cli_error(cmd, "%s: %zu bytes is not a whole number of float32 values (expected a "
-                       "multiple of 4 bytes, little-endian float32, no header)",
+        cli_error(cmd,
+                  "%s: %zu bytes is not a whole number of float32 values (expected a "
+                  "multiple of 4 bytes, little-endian float32, no header)",
                   path, bytes);
         free(buf);
         return 0;
@@ -144,7 +146,8 @@ static void print_error_stats(const float *in, const float *out, size_t n) {
     printf("  max abs error  %.6g\n", max_abs);
     printf("  NMSE           %.6g\n", den > 0 ? num / den : 0.0);
     if (nonfinite_in) printf("  non-finite in  %zu values (NaN or Inf)\n", nonfinite_in);
-    if (nonfinite_out) printf("  overflowed     %zu finite values became Inf or NaN\n", nonfinite_out);
+    if (nonfinite_out)
+        printf("  overflowed     %zu finite values became Inf or NaN\n", nonfinite_out);
 }
 
 static int quantize(int argc, char **argv) {
@@ -216,7 +219,8 @@ static int quantize(int argc, char **argv) {
                (size_t)(TRN_MX_BLOCK - n % TRN_MX_BLOCK), n);
     if (smax >= 0) printf("  scales         2^%d .. 2^%d\n", smin - 127, smax - 127);
     if (nan_blocks)
-        printf("  NaN blocks     %zu (a NaN or Inf in the block: scale 0xFF, all NaN)\n", nan_blocks);
+        printf("  NaN blocks     %zu (a NaN or Inf in the block: scale 0xFF, all NaN)\n",
+               nan_blocks);
     print_error_stats(in, out, n);
     if (a.codes)
         printf("  codes          %s: %zu bytes (per block: scale byte, 32 codes)\n", a.codes,
@@ -256,8 +260,8 @@ static int convert(int argc, char **argv) {
         rc = CLI_EXIT_BADINPUT;
         goto done;
     }
-    printf("%s: %zu values, rounding %s, %s\n", a.format, n,
-           o.round == TRN_ROUND_SR ? "sr" : "rne", o.saturate ? "saturating" : "non-saturating");
+    printf("%s: %zu values, rounding %s, %s\n", a.format, n, o.round == TRN_ROUND_SR ? "sr" : "rne",
+           o.saturate ? "saturating" : "non-saturating");
     print_error_stats(in, out, n);
 done:
     free(in), free(out), free(codes);
