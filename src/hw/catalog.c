@@ -92,7 +92,7 @@ trn_status trn_hw_create(trn_hw **out, trn_err *err) {
             return s;
         }
     }
-    trn_status s = hw_resolve(hw, err);
+    trn_status s = hw_resolve(hw, NULL, err);
     if (s != TRN_OK) {
         trn_hw_destroy(hw);
         return s;
@@ -188,19 +188,24 @@ trn_status trn_hw_find(const trn_hw *hw, const char *name, trn_hw_entry *out, tr
     return trn_err_set(err, TRN_E_NOTFOUND, "unknown hardware name '%s' (known: %s)", name, known);
 }
 
-/* "file: $.section.name.field: " prefix for a reference error. */
-static trn_status ref_error(trn_err *err, int kind, const void *e, const char *field,
-                            const char *fmt, const char *a, const char *b) {
+/* "file: $.section.name.field: message" for a reference error. `file` is the file being
+ * loaded (NULL: the embedded catalog); when the entry came from another file, that file is
+ * named too, since the loaded file broke it. */
+static trn_status ref_error(trn_err *err, const char *file, int kind, const void *e,
+                            const char *field, const char *fmt, const char *a, const char *b) {
     char path[256], full[300];
     hw_path_join(path, sizeof path, "$", hw_kinds[kind].section);
     hw_path_join(full, sizeof full, path, HW_NAME(e));
     char msg[TRN_ERRMSG_MAX];
     snprintf(msg, sizeof msg, fmt, a, b);
-    return trn_err_set(err, TRN_E_PARSE, "%s: %s.%s: %s",
-                       *HW_CAT(e, hw_kinds[kind].off_file, const char *), full, field, msg);
+    const char *efile = *HW_CAT(e, hw_kinds[kind].off_file, const char *);
+    if (!file || strcmp(file, efile) == 0)
+        return trn_err_set(err, TRN_E_PARSE, "%s: %s.%s: %s", efile, full, field, msg);
+    return trn_err_set(err, TRN_E_PARSE, "%s: %s.%s: %s (%s is defined in %s)", file, full,
+                       field, msg, HW_NAME(e), efile);
 }
 
-trn_status hw_resolve(trn_hw *hw, trn_err *err) {
+trn_status hw_resolve(trn_hw *hw, const char *file, trn_err *err) {
     char known[256];
     for (int i = 0; i < hw->n[TRN_HW_KIND_CHIP]; i++) {
         trn_hw_chip *c = hw->items[TRN_HW_KIND_CHIP][i];
@@ -208,7 +213,7 @@ trn_status hw_resolve(trn_hw *hw, trn_err *err) {
         if (!c->core) {
             known[0] = '\0';
             list_names(hw, TRN_HW_KIND_CORE, known, sizeof known);
-            return ref_error(err, TRN_HW_KIND_CHIP, c, "core_version",
+            return ref_error(err, file, TRN_HW_KIND_CHIP, c, "core_version",
                              "unknown core version '%s' (known: %s)", c->core_version, known);
         }
     }
@@ -220,7 +225,7 @@ trn_status hw_resolve(trn_hw *hw, trn_err *err) {
             known[0] = '\0';
             list_names(hw, TRN_HW_KIND_CHIP, known, sizeof known);
             list_names(hw, TRN_HW_KIND_GPU, known, sizeof known);
-            return ref_error(err, TRN_HW_KIND_SYSTEM, s, "chip",
+            return ref_error(err, file, TRN_HW_KIND_SYSTEM, s, "chip",
                              "unknown chip or GPU '%s' (known: %s)", s->chip_name, known);
         }
     }
@@ -233,20 +238,20 @@ trn_status hw_resolve(trn_hw *hw, trn_err *err) {
             if (!node) {
                 known[0] = '\0';
                 list_names(hw, TRN_HW_KIND_SYSTEM, known, sizeof known);
-                return ref_error(err, TRN_HW_KIND_SYSTEM, s, "node",
+                return ref_error(err, file, TRN_HW_KIND_SYSTEM, s, "node",
                                  "unknown system '%s' (known: %s)", s->node_name, known);
             }
             if (node == s || node->node_name)
-                return ref_error(err, TRN_HW_KIND_SYSTEM, s, "node",
+                return ref_error(err, file, TRN_HW_KIND_SYSTEM, s, "node",
                                  "'%s' cannot be a node: it is this system or is itself built "
                                  "of nodes%s",
                                  s->node_name, "");
             if (node->chip != s->chip || node->gpu != s->gpu)
-                return ref_error(err, TRN_HW_KIND_SYSTEM, s, "node",
+                return ref_error(err, file, TRN_HW_KIND_SYSTEM, s, "node",
                                  "node '%s' is built of other chips than '%s'", s->node_name,
                                  s->chip_name);
             if (node->chips.value > s->chips.value)
-                return ref_error(err, TRN_HW_KIND_SYSTEM, s, "node",
+                return ref_error(err, file, TRN_HW_KIND_SYSTEM, s, "node",
                                  "node '%s' has more chips than this system%s", s->node_name, "");
             s->node = node;
         }
@@ -254,7 +259,7 @@ trn_status hw_resolve(trn_hw *hw, trn_err *err) {
         if (s->scaleup_domain.value > s->chips.value) {
             snprintf(a, sizeof a, "%.0f", s->scaleup_domain.value);
             snprintf(b, sizeof b, "%.0f", s->chips.value);
-            return ref_error(err, TRN_HW_KIND_SYSTEM, s, "scaleup_domain",
+            return ref_error(err, file, TRN_HW_KIND_SYSTEM, s, "scaleup_domain",
                              "%s chips is more than the system's %s chips", a, b);
         }
         if (s->topology.kind == TRN_HW_TOPO_TORUS) {
@@ -263,7 +268,7 @@ trn_status hw_resolve(trn_hw *hw, trn_err *err) {
             if (prod != s->scaleup_domain.value) {
                 snprintf(a, sizeof a, "%.0f", prod);
                 snprintf(b, sizeof b, "%.0f", s->scaleup_domain.value);
-                return ref_error(err, TRN_HW_KIND_SYSTEM, s, "topology.dims",
+                return ref_error(err, file, TRN_HW_KIND_SYSTEM, s, "topology.dims",
                                  "the torus has %s chips but scaleup_domain is %s", a, b);
             }
         }

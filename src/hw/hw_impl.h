@@ -86,8 +86,9 @@ void *hw_append(trn_hw *hw, int kind, const char *name);
  * then (resolve = 1) checks references. On failure the catalog is as before. */
 trn_status hw_load_text(trn_hw *hw, const char *file, const char *text, int resolve, trn_err *err);
 /* Resolves and checks the references of every entry (chip -> core version, system -> chip
- * or GPU and node); on error names the file and JSON path of the field. */
-trn_status hw_resolve(trn_hw *hw, trn_err *err);
+ * or GPU and node) and the cross-field rules; on error names the file being loaded (`file`,
+ * NULL for the embedded catalog) and the JSON path of the field. */
+trn_status hw_resolve(trn_hw *hw, const char *file, trn_err *err);
 
 /* JSON path component for a key: ".key", or ["key"] when the key has other characters. */
 void hw_path_join(char *dst, size_t n, const char *base, const char *key);

@@ -416,7 +416,7 @@ trn_status hw_load_text(trn_hw *hw, const char *file, const char *text, int reso
             memcpy(backup[k] + (size_t)i * sz, hw->items[k][i], sz);
     }
     if (s == TRN_OK) s = parse_root(&c, root);
-    if (s == TRN_OK && resolve) s = hw_resolve(hw, err);
+    if (s == TRN_OK && resolve) s = hw_resolve(hw, c.file, err);
     if (s != TRN_OK) {
         for (int k = 0; k < HW_NKINDS; k++) {
             size_t sz = hw_kinds[k].size;

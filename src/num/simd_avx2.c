@@ -1,6 +1,6 @@
 /* AVX2 kernels for the numerics fast paths: FP32 to any binary float format (RNE or SR,
- * saturating or not) and the OCP MX quantizer, bit-identical to trn_fp_encode and
- * trn_mx_quantize_ref. The algorithm is the one of simd_avx512.c (see there), on 8 lanes:
+ * saturating or not), the OCP MX quantizer and dequantizer, bit-identical to trn_fp_encode,
+ * trn_mx_quantize_ref and trn_mx_decode. The algorithm is simd_avx512.c's (see there), on 8 lanes:
  * integer arithmetic on the FP32 bits only, so MXCSR (rounding mode, DAZ, FTZ) cannot change
  * a result. Work goes in groups of 32 values (one MX block, or 32 codes that pack into one
  * 256-bit store); a trailing partial group is copied through a zero-padded buffer, so no byte

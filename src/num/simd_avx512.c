@@ -1,7 +1,8 @@
 /* AVX-512 (F, BW, VL, DQ) kernels for the numerics fast paths: FP32 to any binary float format
- * (RNE or SR, saturating or not) and the OCP MX quantizer, bit-identical to trn_fp_encode and
- * trn_mx_quantize_ref. 16 FP32 lanes per vector; tails use masked loads and stores, so no byte
- * outside in[0..n) is read and none outside the n output codes is written.
+ * (RNE or SR, saturating or not), the OCP MX quantizer and dequantizer, bit-identical to
+ * trn_fp_encode, trn_mx_quantize_ref and trn_mx_decode. 16 FP32 lanes per vector; tails use
+ * masked loads and stores, so no byte outside the n inputs is read and none outside the n
+ * outputs is written. DQ is used for the 64-bit multiplies of the SR random stream.
  *
  * The encoder works on the FP32 bits with integer arithmetic only, as fp.c does, so the
  * result does not depend on MXCSR (rounding mode, DAZ, FTZ). For |x| = a (FP32 bits without
@@ -279,7 +280,8 @@ static inline __m512i mx_encode16(const mxk *k, __m512i u, __m512i emin_eu, __m5
      * (se >= -127), and a right shift of at least 155 rounds the significand to 0. */
     __m512i mag = _mm512_min_epi32(_mm512_mask_sub_epi32(r, norm, r, off), k->maxc);
     if (k->int8)
-        return _mm512_mask_sub_epi32(mag, _mm512_movepi32_mask(u), _mm512_setzero_si512(), mag);
+        return _mm512_mask_sub_epi32(mag, _mm512_cmplt_epi32_mask(u, _mm512_setzero_si512()),
+                                     _mm512_setzero_si512(), mag);
     return _mm512_or_si512(mag, _mm512_sll_epi32(_mm512_srli_epi32(u, 31), k->sign_at));
 }
 

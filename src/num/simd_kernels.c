@@ -3,8 +3,8 @@
  * declarations below, each guarded by the macro CMake defines when the file was built.
  *
  * Covered at both levels: FP32 to every float dtype (F32, TF32, BF16, F16, the four FP8, FP6,
- * FP4) with RNE or SR, saturating or not, and MX quantize of flat arrays for every element type
- * and scale rule. Integer and E8M0 targets return 0, so the reference runs. */
+ * FP4) with RNE or SR, saturating or not; MX quantize of flat arrays for every element type and
+ * scale rule; MX dequantize. Integer and E8M0 targets return 0, so the reference runs. */
 #include "num_impl.h"
 #include "simd_impl.h"
 
