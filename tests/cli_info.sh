@@ -57,6 +57,8 @@ expect_line "HBM " "20.25 TiB" "144 x 144 GiB" "20.25 TiB" "TRN3-SYS"
 expect_line "HBM bandwidth" "705.6 TB/s" "144 x 4.9 TB/s" "705.6 TB/s"
 expect_line "topology" "switch, 2 levels" "\[TRN3-SYS\]"
 expect_line "scale-up per-hop latency" "ASSUMED: "
+expect_line "price " '\$648.00/h\*' '144 x \$4.50/h'
+expect_out "* derived from at least one assumed value"
 expect_rc 0 "$TRN" info trn2
 expect_line "BF16 peak" "629.1 TFLOP/s" "8 cores x 78.64 TFLOP/s" "667 TFLOP/s" "TRN2" "-5.7%"
 expect_out "undocumented (trainium-facts.md 1.2)"

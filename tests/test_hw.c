@@ -389,9 +389,33 @@ static void test_lookup_and_figures(void) {
         if (strcmp(rows[i].key, "hbm_bytes") == 0) {
             found++;
             CHECK(rows[i].published && rows[i].published->value == rows[i].derived);
+            CHECK_EQ_INT(rows[i].assumed_inputs, 0);
+        }
+        if (strcmp(rows[i].key, "price_usd_per_hour") == 0) {
+            found++;
+            CHECK_EQ_INT(rows[i].assumed_inputs, 1); /* the Trn3 chip-hour price is assumed */
+            CHECK(rows[i].published == NULL);
         }
     }
-    CHECK_EQ_INT(found, 2);
+    CHECK_EQ_INT(found, 3);
+    /* trn1.32xlarge's price rests on the published 21.50 $/h, not on an assumption */
+    CHECK_EQ_INT(trn_hw_find(hw, "trn1.32xlarge", &e, &err), TRN_OK);
+    n = trn_hw_figures(hw, e, rows);
+    for (int i = 0; i < n; i++)
+        if (strcmp(rows[i].key, "price_usd_per_hour") == 0) {
+            found++;
+            CHECK_EQ_INT(rows[i].assumed_inputs, 0);
+            CHECK(rows[i].published && rows[i].published->value == 21.50);
+        }
+    /* trn4's peaks rest on its assumed core count */
+    CHECK_EQ_INT(trn_hw_find(hw, "trn4", &e, &err), TRN_OK);
+    n = trn_hw_figures(hw, e, rows);
+    for (int i = 0; i < n; i++)
+        if (strcmp(rows[i].key, "peak_flops.bf16") == 0) {
+            found++;
+            CHECK_EQ_INT(rows[i].assumed_inputs, 1);
+        }
+    CHECK_EQ_INT(found, 5);
     /* every entry of every kind gives figures and prints without trouble */
     FILE *f = tmpfile();
     CHECK(f != NULL);
@@ -465,6 +489,7 @@ static void test_roundtrip(void) {
         CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(o, "figures")) > 5);
     }
     cJSON_Delete(o);
+    free(one);
     CHECK_EQ_INT(trn_hw_to_json(hw, "nope", &one, &err), TRN_E_NOTFOUND);
     CHECK(one == NULL);
     free(a);

@@ -28,8 +28,7 @@ static const char *write_file(const char *text) {
 
 /* Loads `text` from a file and expects failure with `status` and a message containing the
  * file name and each of the given substrings. */
-static void expect_error(const char *text, trn_status status, const char *sub1,
-                         const char *sub2) {
+static void expect_error(const char *text, trn_status status, const char *sub1, const char *sub2) {
     const char *path = write_file(text);
     trn_err err = {0};
     trn_status s = trn_hw_load_file(hw, path, &err);
@@ -40,26 +39,26 @@ static void expect_error(const char *text, trn_status status, const char *sub1,
 }
 
 /* A complete new chip, to be spliced into test files. */
-#define NEW_CHIP                                                                             \
-    "\"description\": \"test chip\", \"core_version\": \"v3\","                              \
-    "\"cores\": {\"value\": 4, \"assumed\": \"half a trn2\"},"                               \
-    "\"hbm_bytes\": {\"value\": 51539607552, \"assumed\": \"48 GiB\"},"                      \
-    "\"hbm_bw_bps\": {\"value\": 1.45e12, \"assumed\": \"half\"},"                           \
-    "\"hbm_stacks\": {\"value\": 2, \"assumed\": \"half\"},"                                 \
-    "\"neuronlink_gen\": {\"value\": 3, \"assumed\": \"as trn2\"},"                          \
-    "\"neuronlink_links\": {\"value\": 4, \"assumed\": \"as trn2\"},"                        \
-    "\"neuronlink_bw_bps\": {\"value\": 1.28e12, \"assumed\": \"as trn2\"},"                 \
-    "\"cc_cores\": {\"value\": 8, \"assumed\": \"half\"},"                                   \
-    "\"power_w\": {\"value\": 250, \"assumed\": \"half\"},"                                  \
+#define NEW_CHIP                                                             \
+    "\"description\": \"test chip\", \"core_version\": \"v3\","              \
+    "\"cores\": {\"value\": 4, \"assumed\": \"half a trn2\"},"               \
+    "\"hbm_bytes\": {\"value\": 51539607552, \"assumed\": \"48 GiB\"},"      \
+    "\"hbm_bw_bps\": {\"value\": 1.45e12, \"assumed\": \"half\"},"           \
+    "\"hbm_stacks\": {\"value\": 2, \"assumed\": \"half\"},"                 \
+    "\"neuronlink_gen\": {\"value\": 3, \"assumed\": \"as trn2\"},"          \
+    "\"neuronlink_links\": {\"value\": 4, \"assumed\": \"as trn2\"},"        \
+    "\"neuronlink_bw_bps\": {\"value\": 1.28e12, \"assumed\": \"as trn2\"}," \
+    "\"cc_cores\": {\"value\": 8, \"assumed\": \"half\"},"                   \
+    "\"power_w\": {\"value\": 250, \"assumed\": \"half\"},"                  \
     "\"price_usd_per_chip_hour\": {\"value\": 1.5, \"assumed\": \"half\"}"
 
 static void test_override(void) {
     const trn_hw_core *v3 = trn_hw_core_get(hw, "v3");
     const trn_hw_chip *trn2 = trn_hw_chip_get(hw, "trn2");
     double bf16 = trn_hw_chip_peak_flops(trn2, TRN_HW_BF16);
-    const char *path = write_file(
-        "{\"comment\": \"what if v3 ran TensorE at 3 GHz\", \"core_versions\": {\"v3\": "
-        "{\"tensor_hz\": {\"value\": 3.0e9, \"assumed\": \"architect what-if\"}}}}");
+    const char *path =
+        write_file("{\"comment\": \"what if v3 ran TensorE at 3 GHz\", \"core_versions\": {\"v3\": "
+                   "{\"tensor_hz\": {\"value\": 3.0e9, \"assumed\": \"architect what-if\"}}}}");
     trn_err err = {0};
     CHECK_EQ_INT(trn_hw_load_file(hw, path, &err), TRN_OK);
     /* the same entry (pointers stay valid), one field changed, its provenance with it */
@@ -202,8 +201,7 @@ static void test_errors(void) {
                  "$.chips.trn2.cores: missing \"value\"", NULL);
     /* non-positive sizes and bandwidths, non-integer counts, fractions above 1 */
     expect_error("{\"chips\": {\"trn2\": {\"hbm_bw_bps\": {\"value\": -1, \"source\": \"TRN2\"}}}}",
-                 TRN_E_PARSE, "$.chips.trn2.hbm_bw_bps: expected a positive number, got -1",
-                 NULL);
+                 TRN_E_PARSE, "$.chips.trn2.hbm_bw_bps: expected a positive number, got -1", NULL);
     expect_error("{\"chips\": {\"trn2\": {\"hbm_bytes\": {\"value\": 0, \"source\": \"TRN2\"}}}}",
                  TRN_E_PARSE, "$.chips.trn2.hbm_bytes: expected a positive number, got 0", NULL);
     expect_error("{\"core_versions\": {\"v3\": {\"sbuf_bytes_per_partition\": {\"value\": -4096, "
@@ -220,8 +218,7 @@ static void test_errors(void) {
                  TRN_E_PARSE, "expected a fraction in (0, 1], got 1.5", NULL);
     expect_error("{\"chips\": {\"trn2\": {\"published\": {\"peak_flops\": {\"bf16\": "
                  "{\"value\": -667e12, \"source\": \"TRN2\"}}}}}}",
-                 TRN_E_PARSE, "$.chips.trn2.published.peak_flops.bf16: expected a positive",
-                 NULL);
+                 TRN_E_PARSE, "$.chips.trn2.published.peak_flops.bf16: expected a positive", NULL);
     /* a new entry needs every required field */
     expect_error("{\"chips\": {\"trn9\": {\"description\": \"x\", \"core_version\": \"v3\"}}}",
                  TRN_E_PARSE, "$.chips.trn9.cores: missing (required for a new chip)", NULL);

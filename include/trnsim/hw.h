@@ -274,6 +274,7 @@ typedef struct trn_hw_figure {
     double derived;              /* from the parameters */
     char formula[160];           /* how: "8 cores x 78.64 TFLOP/s" */
     const trn_hw_num *published; /* the stated figure (borrowed), or NULL */
+    int assumed_inputs;          /* 1 when an input of the derivation is assumed */
 } trn_hw_figure;
 #define TRN_HW_MAX_FIGURES 32
 

@@ -201,8 +201,8 @@ static trn_status ref_error(trn_err *err, const char *file, int kind, const void
     const char *efile = *HW_CAT(e, hw_kinds[kind].off_file, const char *);
     if (!file || strcmp(file, efile) == 0)
         return trn_err_set(err, TRN_E_PARSE, "%s: %s.%s: %s", efile, full, field, msg);
-    return trn_err_set(err, TRN_E_PARSE, "%s: %s.%s: %s (%s is defined in %s)", file, full,
-                       field, msg, HW_NAME(e), efile);
+    return trn_err_set(err, TRN_E_PARSE, "%s: %s.%s: %s (%s is defined in %s)", file, full, field,
+                       msg, HW_NAME(e), efile);
 }
 
 trn_status hw_resolve(trn_hw *hw, const char *file, trn_err *err) {

@@ -136,7 +136,8 @@ static cJSON *entry_json(const trn_hw *hw, trn_hw_entry e) {
              cJSON_AddStringToObject(o, "unit", unit_names[r->unit]) &&
              (r->derived > 0 ? cJSON_AddNumberToObject(o, "derived", r->derived)
                              : cJSON_AddNullToObject(o, "derived")) &&
-             cJSON_AddStringToObject(o, "formula", r->formula);
+             cJSON_AddStringToObject(o, "formula", r->formula) &&
+             cJSON_AddBoolToObject(o, "assumed_inputs", r->assumed_inputs);
         if (ok && r->published) {
             ok = add_num(o, "published", r->published);
             if (ok && r->derived > 0)

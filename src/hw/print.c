@@ -412,10 +412,15 @@ void trn_hw_print_entry(const trn_hw *hw, trn_hw_entry e, FILE *f) {
     if (!t) return;
     t->ncols = 6;
     row(t, (const char *const[]){"figure", "derived", "from", "published", "source", "diff"});
+    int starred = 0;
     for (int i = 0; i < n; i++) {
         const trn_hw_figure *r = &rows[i];
         char d[TCELL] = "-", pb[TCELL] = "-", src[TCELL] = "", diff[TCELL] = "";
         if (r->derived > 0) trn_hw_format(r->derived, r->unit, d, sizeof d);
+        if (r->derived > 0 && r->assumed_inputs) {
+            strncat(d, "*", sizeof d - strlen(d) - 1);
+            starred = 1;
+        }
         if (r->published) {
             trn_hw_format(r->published->value, r->unit, pb, sizeof pb);
             snprintf(src, sizeof src, "%s%s",
@@ -438,6 +443,7 @@ void trn_hw_print_entry(const trn_hw *hw, trn_hw_entry e, FILE *f) {
     }
     print_tab(t, f);
     free(t);
+    if (starred) fprintf(f, "  * derived from at least one assumed value\n");
     /* Explain the published figures that differ from the derived ones (or have none), and
      * give the sources the table had to shorten. */
     int notes = 0;

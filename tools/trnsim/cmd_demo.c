@@ -66,7 +66,6 @@ static void numerics_tour(void) {
 }
 
 int cmd_demo(trn_cli *cli, int argc, char **argv) {
-    (void)cli;
     if (argc > 1 && cli_is_help(argv[1])) {
         printf("usage: trnsim demo\n\nA short tour of trnsim on built-in data: the hardware "
                "catalog and the numerics.\n");
@@ -76,7 +75,10 @@ int cmd_demo(trn_cli *cli, int argc, char **argv) {
         cli_error("demo", "unexpected argument '%s'", argv[1]);
         return CLI_EXIT_USAGE;
     }
-    printf("trnsim %s: a software AWS Trainium\n", TRN_VERSION_STRING);
+    printf("trnsim %s: a software AWS Trainium\n\n", TRN_VERSION_STRING);
+    trn_hw_print_table(cli->hw, stdout);
+    printf(
+        "\nOne entry in detail, with every figure's source: trnsim info trn3-gen2-ultraserver\n");
     numerics_tour();
     return CLI_EXIT_OK;
 }
