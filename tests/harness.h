@@ -50,24 +50,38 @@ static inline int test_fail_(const char *file, int line) {
         CHECK_MSG(a_ == b_, "%s = 0x%" PRIx64 ", expected 0x%" PRIx64, #a, a_, b_); \
     } while (0)
 
-static inline uint32_t test_f32_bits_(float x) {
+static inline uint32_t test_f32_bits(float x) {
     uint32_t u;
     memcpy(&u, &x, 4);
     return u;
 }
 
+static inline float test_f32_from_bits(uint32_t u) {
+    float x;
+    memcpy(&x, &u, 4);
+    return x;
+}
+
+/* Test-local xorshift64* (Vigna), independent of the library's trn_rng. */
+static inline uint64_t test_rnd64(uint64_t *state) {
+    uint64_t x = *state;
+    x ^= x >> 12, x ^= x << 25, x ^= x >> 27;
+    *state = x;
+    return x * UINT64_C(0x2545F4914F6CDD1D);
+}
+
 /* Same FP32 bits (so -0 != +0 and NaN payloads matter). */
-#define CHECK_BITS_F32(a, b)                                                                    \
-    do {                                                                                        \
-        float a_ = (a), b_ = (b);                                                               \
-        CHECK_MSG(test_f32_bits_(a_) == test_f32_bits_(b_),                                     \
-                  "%s = %a (0x%08x), expected %a (0x%08x)", #a, (double)a_, test_f32_bits_(a_), \
-                  (double)b_, test_f32_bits_(b_));                                              \
+#define CHECK_BITS_F32(a, b)                                                                   \
+    do {                                                                                       \
+        float a_ = (a), b_ = (b);                                                              \
+        CHECK_MSG(test_f32_bits(a_) == test_f32_bits(b_),                                      \
+                  "%s = %a (0x%08x), expected %a (0x%08x)", #a, (double)a_, test_f32_bits(a_), \
+                  (double)b_, test_f32_bits(b_));                                              \
     } while (0)
 
 /* Distance in units in the last place between two finite FP32 values of any sign. */
 static inline int64_t test_ulp_dist_(float a, float b) {
-    int64_t ia = (int32_t)test_f32_bits_(a), ib = (int32_t)test_f32_bits_(b);
+    int64_t ia = (int32_t)test_f32_bits(a), ib = (int32_t)test_f32_bits(b);
     if (ia < 0) ia = (int64_t)INT32_MIN - ia;
     if (ib < 0) ib = (int64_t)INT32_MIN - ib;
     return ia > ib ? ia - ib : ib - ia;

@@ -225,7 +225,7 @@ static void test_decode_all_codes(void) {
                 double x = ldexp(v, (int)sc - 127); /* exact in double */
                 float want = fabs(x) >= 0x1p128 ? (x < 0 ? -INFINITY : INFINITY) : (float)x;
                 CHECK(fabs(x) >= 0x1p128 || (double)want == x); /* the FP32 value is exact */
-                bad += test_f32_bits_(got) != test_f32_bits_(want);
+                bad += test_f32_bits(got) != test_f32_bits(want);
             }
             CHECK_MSG(bad == 0, "%s scale 0x%02x: %ld codes decode wrong", trn_dtype_name(e->t), sc,
                       bad);
@@ -237,7 +237,7 @@ static void test_decode_all_codes(void) {
             int same = 1;
             for (int i = 0; i < 32; i++) {
                 float w = trn_mx_decode(e->t, (uint8_t)sc, codes[i]);
-                same &= test_f32_bits_(out[2 * i]) == test_f32_bits_(w) ||
+                same &= test_f32_bits(out[2 * i]) == test_f32_bits(w) ||
                         (isnan(out[2 * i]) && isnan(w));
             }
             CHECK(same);
@@ -578,7 +578,7 @@ static void test_arrays(void) {
         trn_mx_dequantize(e->t, s1, c1, N, out);
         int ok = 1;
         for (int i = 0; i < N; i++)
-            ok &= test_f32_bits_(out[i]) == test_f32_bits_(trn_mx_decode(e->t, s1[i / 32], c1[i]));
+            ok &= test_f32_bits(out[i]) == test_f32_bits(trn_mx_decode(e->t, s1[i / 32], c1[i]));
         CHECK(ok);
     }
 
@@ -688,7 +688,7 @@ static float ref_dot(const etype *ea, const uint8_t *sa, const uint8_t *ca, cons
 }
 
 static int same_f32(float a, float b) {
-    return test_f32_bits_(a) == test_f32_bits_(b) || (isnan(a) && isnan(b));
+    return test_f32_bits(a) == test_f32_bits(b) || (isnan(a) && isnan(b));
 }
 
 static uint8_t rand_finite_code(const etype *e) {

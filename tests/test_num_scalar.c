@@ -18,25 +18,6 @@ static const trn_dtype fp_types[] = {
 };
 #define N_FP_TYPES (sizeof fp_types / sizeof fp_types[0])
 
-static uint32_t bits_of(float x) {
-    uint32_t u;
-    memcpy(&u, &x, 4);
-    return u;
-}
-
-static float float_of(uint32_t u) {
-    float x;
-    memcpy(&x, &u, 4);
-    return x;
-}
-
-static uint64_t rnd64(uint64_t *state) { /* test-local xorshift64*, independent of trn_rng */
-    uint64_t x = *state;
-    x ^= x >> 12, x ^= x << 25, x ^= x >> 27;
-    *state = x;
-    return x * UINT64_C(0x2545F4914F6CDD1D);
-}
-
 /* ---- format table and documented constants (docs/numerics.md sec. 1) ------------------- */
 
 static void test_format_table(void) {
@@ -125,7 +106,7 @@ static void test_exhaustive_codes(void) {
             uint32_t mag = c & magmask, neg = c >> (f.E + f.M);
             uint32_t cc = to_container(t, c);
             float d = trn_cvt_to_f32(t, cc);
-            uint32_t db = bits_of(d);
+            uint32_t db = test_f32_bits(d);
             int cls = ref_class(&f, mag);
             if (cls == REF_FINITE) {
                 uint32_t eb = 0;
@@ -133,7 +114,7 @@ static void test_exhaustive_codes(void) {
                 CHECK_MSG(ok, "%s code 0x%x not representable in FP32", name, c);
                 eb |= neg << 31;
                 CHECK_MSG(db == eb, "%s decode 0x%x = 0x%08x, expected 0x%08x", name, c, db, eb);
-                CHECK_BITS_F32(trn_fp_decode(&fd, c), float_of(eb));
+                CHECK_BITS_F32(trn_fp_decode(&fd, c), test_f32_from_bits(eb));
             } else if (cls == REF_INF) {
                 CHECK_MSG(db == ((neg << 31) | 0x7f800000u), "%s decode 0x%x = 0x%08x (Inf)", name,
                           c, db);
@@ -188,9 +169,9 @@ static void test_typed_16(void) {
      * non-NaN input (an independent reference), and the typed helper equals the generic one. */
     uint64_t st = 0x9e3779b97f4a7c15u;
     for (int i = 0; i < 400000; i++) {
-        uint32_t u = (uint32_t)rnd64(&st);
-        if (i < 65536) u = ((uint32_t)i << 16) | (uint32_t)(rnd64(&st) & 0xffff);
-        float x = float_of(u);
+        uint32_t u = (uint32_t)test_rnd64(&st);
+        if (i < 65536) u = ((uint32_t)i << 16) | (uint32_t)(test_rnd64(&st) & 0xffff);
+        float x = test_f32_from_bits(u);
         trn_cvt_opts o = TRN_CVT_RNE;
         uint32_t g = trn_cvt_from_f32(TRN_DTYPE_BF16, x, &o, 0);
         CHECK_EQ_HEX(trn_bf16_from_f32(x).bits, g);
@@ -214,9 +195,9 @@ typedef struct sweep {
 } sweep;
 
 static uint32_t enc(sweep *s, uint32_t x, trn_round r, uint32_t R, int sat) {
-    if (s->t == TRN_DTYPE_COUNT) return trn_fp_encode(&s->fd, float_of(x), r, R, sat);
+    if (s->t == TRN_DTYPE_COUNT) return trn_fp_encode(&s->fd, test_f32_from_bits(x), r, R, sat);
     trn_cvt_opts o = {r, sat, 0, 0};
-    uint32_t c = trn_cvt_from_f32(s->t, float_of(x), &o, R);
+    uint32_t c = trn_cvt_from_f32(s->t, test_f32_from_bits(x), &o, R);
     return s->t == TRN_DTYPE_TF32 ? c >> 13 : c;
 }
 
@@ -227,8 +208,8 @@ static void check_input(sweep *s, uint32_t x) {
     for (int sat = 0; sat < 2; sat++) {
         uint32_t got = enc(s, x, TRN_ROUND_RNE, 0, sat), want = ref_encode(&s->f, x, 0, 0, sat);
         CHECK_MSG(got == want, "%s RNE sat=%d x=0x%08x (%a): got 0x%x, expected 0x%x", s->name, sat,
-                  x, (double)float_of(x), got, want);
-        uint32_t words[6] = {0, 0xffffffffu, (uint32_t)rnd64(&s->rng), 0x80000000u, 0, 0};
+                  x, (double)test_f32_from_bits(x), got, want);
+        uint32_t words[6] = {0, 0xffffffffu, (uint32_t)test_rnd64(&s->rng), 0x80000000u, 0, 0};
         int nw = 4;
         uint32_t a = x & 0x7fffffffu;
         if (a != 0 && a < 0x7f800000u) {
@@ -242,7 +223,7 @@ static void check_input(sweep *s, uint32_t x) {
             got = enc(s, x, TRN_ROUND_SR, words[w], sat);
             want = ref_encode(&s->f, x, 1, words[w], sat);
             CHECK_MSG(got == want, "%s SR R=0x%08x sat=%d x=0x%08x (%a): got 0x%x, expected 0x%x",
-                      s->name, words[w], sat, x, (double)float_of(x), got, want);
+                      s->name, words[w], sat, x, (double)test_f32_from_bits(x), got, want);
         }
     }
 }
@@ -297,11 +278,11 @@ static void sweep_specials(sweep *s) {
 
 static void sweep_random(sweep *s, long n) {
     for (long i = 0; i < n; i++) {
-        uint32_t u = (uint32_t)rnd64(&s->rng);
+        uint32_t u = (uint32_t)test_rnd64(&s->rng);
         /* Half uniformly random bits, half random mantissas in the format's own range. */
         if (i & 1) {
-            int e = (int)(rnd64(&s->rng) % (unsigned)(2 * s->f.bias + 8 + s->f.M)) - s->f.bias -
-                    s->f.M - 3;
+            int e = (int)(test_rnd64(&s->rng) % (unsigned)(2 * s->f.bias + 8 + s->f.M)) -
+                    s->f.bias - s->f.M - 3;
             int eb = e + 127;
             if (eb < 0) eb = 0;
             if (eb > 254) eb = 254;
@@ -401,14 +382,14 @@ static void test_boundaries(void) {
     CHECK_EQ_HEX(cvt(TRN_DTYPE_FP4_E2M1, NAN, 0), 0x0);
     CHECK_EQ_HEX(cvt(TRN_DTYPE_FP4_E2M1, INFINITY, 0), 0x7);
     /* BF16: the midpoint above max (0x7f7f8000) ties to the even Inf; FLT_MAX overflows. */
-    CHECK_EQ_HEX(trn_bf16_from_f32(float_of(0x7f7f8000u)).bits, 0x7f80);
-    CHECK_EQ_HEX(trn_bf16_from_f32(float_of(0x7f7f7fffu)).bits, 0x7f7f);
+    CHECK_EQ_HEX(trn_bf16_from_f32(test_f32_from_bits(0x7f7f8000u)).bits, 0x7f80);
+    CHECK_EQ_HEX(trn_bf16_from_f32(test_f32_from_bits(0x7f7f7fffu)).bits, 0x7f7f);
     CHECK_EQ_HEX(trn_bf16_from_f32(FLT_MAX).bits, 0x7f80);
     CHECK_EQ_HEX(trn_bf16_from_f32(-FLT_MAX).bits, 0xff80);
     CHECK_EQ_HEX(cvt(TRN_DTYPE_BF16, FLT_MAX, 1), 0x7f7f);
     CHECK_EQ_HEX(cvt(TRN_DTYPE_BF16, INFINITY, 1), 0x7f7f);
-    CHECK_EQ_HEX(trn_bf16_from_f32(float_of(0x7f812345u)).bits, 0x7fc1); /* quieted */
-    CHECK_EQ_HEX(trn_bf16_from_f32(float_of(0xff800001u)).bits, 0xffc0);
+    CHECK_EQ_HEX(trn_bf16_from_f32(test_f32_from_bits(0x7f812345u)).bits, 0x7fc1); /* quieted */
+    CHECK_EQ_HEX(trn_bf16_from_f32(test_f32_from_bits(0xff800001u)).bits, 0xffc0);
     CHECK_EQ_HEX(trn_bf16_from_f32(1.00390625f).bits, 0x3f80); /* 1 + 2^-8 ties to 1 */
     CHECK_EQ_HEX(trn_bf16_from_f32(1.01171875f).bits, 0x3f82); /* 1 + 3 2^-8 ties to 1 + 2^-6 */
     CHECK_EQ_HEX(trn_bf16_from_f32(0x1p-149f).bits, 0x0000);
@@ -428,17 +409,19 @@ static void test_boundaries(void) {
     CHECK_EQ_HEX(trn_f16_from_f32(2049.0f).bits, 0x6800); /* 2048: tie to even */
     CHECK_EQ_HEX(trn_f16_from_f32(2051.0f).bits, 0x6802); /* 2052 */
     /* TF32: low 13 bits zero, RNE on bit 13. */
-    CHECK_EQ_HEX(cvt(TRN_DTYPE_TF32, float_of(0x3f801000u), 0), 0x3f800000u);
-    CHECK_EQ_HEX(cvt(TRN_DTYPE_TF32, float_of(0x3f803000u), 0), 0x3f804000u);
-    CHECK_EQ_HEX(cvt(TRN_DTYPE_TF32, float_of(0x3f801001u), 0), 0x3f802000u);
+    CHECK_EQ_HEX(cvt(TRN_DTYPE_TF32, test_f32_from_bits(0x3f801000u), 0), 0x3f800000u);
+    CHECK_EQ_HEX(cvt(TRN_DTYPE_TF32, test_f32_from_bits(0x3f803000u), 0), 0x3f804000u);
+    CHECK_EQ_HEX(cvt(TRN_DTYPE_TF32, test_f32_from_bits(0x3f801001u), 0), 0x3f802000u);
     CHECK_EQ_HEX(cvt(TRN_DTYPE_TF32, FLT_MAX, 0), 0x7f800000u);
     CHECK_EQ_HEX(cvt(TRN_DTYPE_TF32, FLT_MAX, 1), 0x7f7fe000u);
-    CHECK_EQ_HEX(cvt(TRN_DTYPE_TF32, float_of(0x7f800001u), 0), 0x7fc00000u);
+    CHECK_EQ_HEX(cvt(TRN_DTYPE_TF32, test_f32_from_bits(0x7f800001u), 0), 0x7fc00000u);
     /* F32 is the identity, NaN payloads included. */
     trn_cvt_opts o = TRN_CVT_RNE;
-    CHECK_EQ_HEX(trn_cvt_from_f32(TRN_DTYPE_F32, float_of(0x7f800001u), &o, 0), 0x7f800001u);
-    CHECK_EQ_HEX(trn_cvt_from_f32(TRN_DTYPE_F32, float_of(0x00000001u), &o, 0), 0x00000001u);
-    CHECK_BITS_F32(trn_cvt_to_f32(TRN_DTYPE_F32, 0xff800001u), float_of(0xff800001u));
+    CHECK_EQ_HEX(trn_cvt_from_f32(TRN_DTYPE_F32, test_f32_from_bits(0x7f800001u), &o, 0),
+                 0x7f800001u);
+    CHECK_EQ_HEX(trn_cvt_from_f32(TRN_DTYPE_F32, test_f32_from_bits(0x00000001u), &o, 0),
+                 0x00000001u);
+    CHECK_BITS_F32(trn_cvt_to_f32(TRN_DTYPE_F32, 0xff800001u), test_f32_from_bits(0xff800001u));
 }
 
 /* The FP32 descriptor through the generic encoder/decoder is the identity (NaN quieted). */
@@ -446,14 +429,14 @@ static void test_f32_descriptor(void) {
     trn_fpfmt f = trn_fpfmt_of(TRN_DTYPE_F32);
     uint64_t st = 3;
     for (int i = 0; i < 300000; i++) {
-        uint32_t u = (uint32_t)rnd64(&st);
+        uint32_t u = (uint32_t)test_rnd64(&st);
         if (i < 1000) u = (uint32_t)i | (i & 1 ? 0x80000000u : 0) | (i & 2 ? 0x7f7ffc00u : 0);
-        float x = float_of(u);
+        float x = test_f32_from_bits(u);
         uint32_t want = (u & 0x7fffffffu) > 0x7f800000u ? u | 0x400000u : u;
         CHECK_EQ_HEX(trn_fp_encode(&f, x, TRN_ROUND_RNE, 0, 0), want);
         CHECK_EQ_HEX(trn_fp_encode(&f, x, TRN_ROUND_SR, 0xffffffffu, 1),
                      (u & 0x7fffffffu) == 0x7f800000u ? (u & 0x80000000u) | 0x7f7fffffu : want);
-        CHECK_EQ_HEX(bits_of(trn_fp_decode(&f, u)), want);
+        CHECK_EQ_HEX(test_f32_bits(trn_fp_decode(&f, u)), want);
     }
 }
 
@@ -514,8 +497,8 @@ static void test_bias(void) {
                 v.exp += sh;
                 CHECK(ref_to_f32(v, &eb));
                 eb |= (c >> (d.ebits + d.mbits)) << 31;
-                CHECK_MSG(bits_of(v1) == eb, "%s bias %d code 0x%x: %a", trn_dtype_name(ts[i]), b,
-                          c, (double)v1);
+                CHECK_MSG(test_f32_bits(v1) == eb, "%s bias %d code 0x%x: %a",
+                          trn_dtype_name(ts[i]), b, c, (double)v1);
                 /* Re-encoding under the new bias returns the same code. */
                 CHECK_EQ_HEX(trn_fp_encode(&g, v1, TRN_ROUND_RNE, 0, 0), c);
             }
@@ -591,7 +574,7 @@ static void check_int_input(size_t ti, float x, uint64_t *st) {
     uint32_t got = trn_cvt_from_f32(t, x, &rne, 0), want = ref_int(ti, x, 0, 0);
     CHECK_MSG(got == want, "%s RNE %a: 0x%x, expected 0x%x", trn_dtype_name(t), (double)x, got,
               want);
-    uint32_t words[5] = {0, 0xffffffffu, (uint32_t)rnd64(st), 0, 0};
+    uint32_t words[5] = {0, 0xffffffffu, (uint32_t)test_rnd64(st), 0, 0};
     int nw = 3;
     double a = fabs((double)x);
     if (!isnan(x) && a < 0x1p40) {
@@ -676,8 +659,8 @@ static void test_integers(void) {
             for (int q = -1200; q <= 1200; q++) {
                 float x = (float)(lims[l] + q * 0.25);
                 for (int j = -2; j <= 2; j++) {
-                    uint32_t b = bits_of(x) + (uint32_t)j;
-                    check_int_input(ti, float_of(b), &st);
+                    uint32_t b = test_f32_bits(x) + (uint32_t)j;
+                    check_int_input(ti, test_f32_from_bits(b), &st);
                 }
             }
         }
@@ -685,11 +668,11 @@ static void test_integers(void) {
                                       0x00000001u, 0x80000001u, 0x80000000u, 0x5f800000u,
                                       0xdf800000u, 0x4f800000u, 0xcf000000u, 0x4effffffu};
         for (size_t i = 0; i < sizeof sp / sizeof sp[0]; i++)
-            check_int_input(ti, float_of(sp[i]), &st);
+            check_int_input(ti, test_f32_from_bits(sp[i]), &st);
         for (int i = 0; i < 100000; i++) {
-            uint32_t u = (uint32_t)rnd64(&st);
+            uint32_t u = (uint32_t)test_rnd64(&st);
             if (i & 1) u = (u & 0x807fffffu) | ((uint32_t)(110 + i % 48) << 23);
-            check_int_input(ti, float_of(u), &st);
+            check_int_input(ti, test_f32_from_bits(u), &st);
         }
     }
 
@@ -715,7 +698,7 @@ static void test_integers(void) {
     CHECK_BITS_F32(trn_cvt_to_f32(TRN_DTYPE_UINT32, 0x80000180u), 2147484160.0f);
     /* Round trip of every FP32-exact integer pattern sampled. */
     for (int i = 0; i < 100000; i++) {
-        uint32_t u = (uint32_t)rnd64(&st) >> (i % 32);
+        uint32_t u = (uint32_t)test_rnd64(&st) >> (i % 32);
         float fu = trn_cvt_to_f32(TRN_DTYPE_UINT32, u), fi = trn_cvt_to_f32(TRN_DTYPE_INT32, u);
         CHECK_BITS_F32(fu, (float)(double)u);
         CHECK_BITS_F32(fi, (float)(double)(int32_t)u);
@@ -745,7 +728,7 @@ static void test_e8m0(void) {
             continue;
         }
         /* 2^(c-127): exponent field c for c >= 1; 2^-127 is the FP32 subnormal 0x00400000. */
-        CHECK_BITS_F32(d, float_of(c ? c << 23 : 0x00400000u));
+        CHECK_BITS_F32(d, test_f32_from_bits(c ? c << 23 : 0x00400000u));
         CHECK_EQ_HEX(trn_cvt_from_f32(TRN_DTYPE_E8M0, d, &o, 0), c);
         CHECK_EQ_HEX(trn_cvt_from_f32(TRN_DTYPE_E8M0, d * 1.5f, &o, 0), c == 254 ? 254 : c + 1);
         CHECK_EQ_HEX(trn_cvt_from_f32(TRN_DTYPE_E8M0, nextafterf(d * 1.5f, 0), &o, 0), c);
@@ -763,9 +746,9 @@ static void test_e8m0(void) {
                   trn_cvt_from_f32(TRN_DTYPE_E8M0, lit[i].x, &o, 0), lit[i].c);
     uint64_t st = 7;
     for (int i = 0; i < 300000; i++) {
-        uint32_t u = (uint32_t)rnd64(&st);
+        uint32_t u = (uint32_t)test_rnd64(&st);
         if (i < 2000) u = (uint32_t)i;
-        CHECK_EQ_HEX(trn_cvt_from_f32(TRN_DTYPE_E8M0, float_of(u), &o, 0), ref_e8m0(u));
+        CHECK_EQ_HEX(trn_cvt_from_f32(TRN_DTYPE_E8M0, test_f32_from_bits(u), &o, 0), ref_e8m0(u));
     }
 }
 

@@ -27,7 +27,7 @@ static float from_bits(uint32_t u) {
     return x;
 }
 static uint32_t bits(float x) {
-    return test_f32_bits_(x);
+    return test_f32_bits(x);
 }
 
 /* ---- input sets ------------------------------------------------------------------------ */

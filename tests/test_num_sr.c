@@ -8,25 +8,6 @@
 #include "num_ref.h"
 #include "trnsim/num.h"
 
-static uint32_t bits_of(float x) {
-    uint32_t u;
-    memcpy(&u, &x, 4);
-    return u;
-}
-
-static float float_of(uint32_t u) {
-    float x;
-    memcpy(&x, &u, 4);
-    return x;
-}
-
-static uint64_t rnd64(uint64_t *state) { /* test-local xorshift64* */
-    uint64_t x = *state;
-    x ^= x >> 12, x ^= x << 25, x ^= x >> 27;
-    *state = x;
-    return x * UINT64_C(0x2545F4914F6CDD1D);
-}
-
 static uint32_t sr(trn_dtype t, float x, uint32_t R, int sat) {
     trn_cvt_opts o = {TRN_ROUND_SR, sat, 0, 0};
     return trn_cvt_from_f32(t, x, &o, R);
@@ -37,7 +18,7 @@ static uint32_t sr(trn_dtype t, float x, uint32_t R, int sat) {
 static void test_bf16_closed_form(void) {
     uint64_t st = 0xb16b00b5u;
     for (long i = 0; i < 2000000; i++) {
-        uint32_t u = (uint32_t)rnd64(&st), R = (uint32_t)rnd64(&st);
+        uint32_t u = (uint32_t)test_rnd64(&st), R = (uint32_t)test_rnd64(&st);
         if (i % 4 == 1) u = (u & 0x8000ffffu) | 0x7f7f0000u; /* top binade: carries into Inf */
         if (i % 4 == 2) u &= 0x807fffffu;                    /* FP32 subnormals */
         if (i % 8 == 3) R = (uint32_t)(0x10000u - (u & 0xffffu)) << 16;       /* exact threshold */
@@ -45,7 +26,7 @@ static void test_bf16_closed_form(void) {
         uint32_t a = u & 0x7fffffffu;
         if (a > 0x7f800000u) continue;
         uint32_t want = ((u >> 31) << 15) | ((a + (R >> 16)) >> 16);
-        uint32_t got = sr(TRN_DTYPE_BF16, float_of(u), R, 0);
+        uint32_t got = sr(TRN_DTYPE_BF16, test_f32_from_bits(u), R, 0);
         CHECK_MSG(got == want, "bf16 SR x=0x%08x R=0x%08x: 0x%x, expected 0x%x", u, R, got, want);
     }
     /* Literal: 1 + 2^-9 is a quarter of the way to the next BF16 (1 + 2^-7). */
@@ -54,12 +35,12 @@ static void test_bf16_closed_form(void) {
     CHECK_EQ_HEX(sr(TRN_DTYPE_BF16, -1.001953125f, 0xc0000000u, 0), 0xbf81);
     CHECK_EQ_HEX(sr(TRN_DTYPE_BF16, 1.001953125f, 0, 0), 0x3f80);
     /* Max carries into Inf, or stays at max when saturating. */
-    CHECK_EQ_HEX(sr(TRN_DTYPE_BF16, float_of(0x7f7f0001u), 0xffffffffu, 0), 0x7f80);
-    CHECK_EQ_HEX(sr(TRN_DTYPE_BF16, float_of(0x7f7f0001u), 0xffffffffu, 1), 0x7f7f);
-    CHECK_EQ_HEX(sr(TRN_DTYPE_BF16, float_of(0x7f7f0001u), 0xfffeffffu, 0), 0x7f7f);
+    CHECK_EQ_HEX(sr(TRN_DTYPE_BF16, test_f32_from_bits(0x7f7f0001u), 0xffffffffu, 0), 0x7f80);
+    CHECK_EQ_HEX(sr(TRN_DTYPE_BF16, test_f32_from_bits(0x7f7f0001u), 0xffffffffu, 1), 0x7f7f);
+    CHECK_EQ_HEX(sr(TRN_DTYPE_BF16, test_f32_from_bits(0x7f7f0001u), 0xfffeffffu, 0), 0x7f7f);
     /* NaN stays NaN (quieted), whatever the word. */
-    CHECK_EQ_HEX(sr(TRN_DTYPE_BF16, float_of(0x7f800001u), 0xffffffffu, 0), 0x7fc0);
-    CHECK_EQ_HEX(sr(TRN_DTYPE_BF16, float_of(0xffc00000u), 0xffffffffu, 1), 0xffc0);
+    CHECK_EQ_HEX(sr(TRN_DTYPE_BF16, test_f32_from_bits(0x7f800001u), 0xffffffffu, 0), 0x7fc0);
+    CHECK_EQ_HEX(sr(TRN_DTYPE_BF16, test_f32_from_bits(0xffc00000u), 0xffffffffu, 1), 0xffc0);
 }
 
 /* The convention against the reference for every float format: random inputs with random
@@ -79,15 +60,16 @@ static void test_convention(void) {
         int shift = t == TRN_DTYPE_TF32 ? 13 : 0;
         long ups = 0, downs = 0;
         for (long i = 0; i < 150000; i++) {
-            uint32_t u = (uint32_t)rnd64(&st);
+            uint32_t u = (uint32_t)test_rnd64(&st);
             /* Mostly inputs inside the format's range, where rounding is nontrivial. */
             if (i % 4) {
-                int e = (int)(rnd64(&st) % (unsigned)(2 * f.bias + 6 + f.M)) - f.bias - f.M - 2;
+                int e =
+                    (int)(test_rnd64(&st) % (unsigned)(2 * f.bias + 6 + f.M)) - f.bias - f.M - 2;
                 int eb = e + 127 < 0 ? 0 : e + 127 > 254 ? 254 : e + 127;
                 u = (u & 0x807fffffu) | ((uint32_t)eb << 23);
             }
             uint32_t a = u & 0x7fffffffu;
-            uint32_t words[5] = {(uint32_t)rnd64(&st), 0, 0xffffffffu, 0, 0};
+            uint32_t words[5] = {(uint32_t)test_rnd64(&st), 0, 0xffffffffu, 0, 0};
             int nw = 3;
             ref_round_info ri = {0, 1, 0, 0};
             if (a && a < 0x7f800000u) ri = ref_locate(&f, ref_from_f32(a));
@@ -97,7 +79,7 @@ static void test_convention(void) {
             }
             for (int sat = 0; sat < 2; sat++) {
                 for (int w = 0; w < nw; w++) {
-                    uint32_t got = sr(t, float_of(u), words[w], sat) >> shift;
+                    uint32_t got = sr(t, test_f32_from_bits(u), words[w], sat) >> shift;
                     uint32_t want = ref_encode(&f, u, 1, words[w], sat);
                     CHECK_MSG(got == want, "%s SR x=0x%08x R=0x%08x sat=%d: 0x%x, expected 0x%x",
                               trn_dtype_name(t), u, words[w], sat, got, want);
@@ -105,14 +87,14 @@ static void test_convention(void) {
             }
             if (!ri.exact && a < 0x7f800000u && ri.k + 1 < f.nmag) {
                 /* Direct statement of the rule on the magnitude code. */
-                uint32_t m = (sr(t, float_of(a), 0, 1) >> shift);
+                uint32_t m = (sr(t, test_f32_from_bits(a), 0, 1) >> shift);
                 CHECK_EQ_HEX(m, ri.k); /* R = 0 truncates */
-                m = sr(t, float_of(a), 0xffffffffu, 1) >> shift;
+                m = sr(t, test_f32_from_bits(a), 0xffffffffu, 1) >> shift;
                 CHECK_EQ_HEX(m, ri.frac ? ri.k + 1 : ri.k);
                 if (ri.frac) {
                     uint32_t th = (uint32_t)((UINT64_C(1) << 32) - ri.frac);
-                    CHECK_EQ_HEX(sr(t, float_of(a), th, 1) >> shift, ri.k + 1);
-                    CHECK_EQ_HEX(sr(t, float_of(a), th - 1, 1) >> shift, ri.k);
+                    CHECK_EQ_HEX(sr(t, test_f32_from_bits(a), th, 1) >> shift, ri.k + 1);
+                    CHECK_EQ_HEX(sr(t, test_f32_from_bits(a), th - 1, 1) >> shift, ri.k);
                     ups++;
                 } else {
                     downs++;
@@ -143,7 +125,7 @@ static void test_convention(void) {
  * exact probability F / 2^32 within 6 binomial standard deviations, and that the mean of the
  * decoded results is within 6 sigma of x. */
 static void check_unbiased(trn_dtype t, float x, uint64_t seed, long n) {
-    uint32_t a = bits_of(x) & 0x7fffffffu;
+    uint32_t a = test_f32_bits(x) & 0x7fffffffu;
     uint64_t F; /* floor(frac 2^32), from the exact reference (floats) or in double (ints) */
     if (trn_dtype_is_float(t)) {
         ref_fmt f;
@@ -248,9 +230,9 @@ static void test_array_split(void) {
     static uint32_t whole[N], parts[N];
     uint64_t st = 5;
     for (int i = 0; i < N; i++) {
-        uint32_t u = (uint32_t)rnd64(&st);
+        uint32_t u = (uint32_t)test_rnd64(&st);
         u = (u & 0x807fffffu) | ((uint32_t)(100 + i % 60) << 23);
-        in[i] = float_of(u);
+        in[i] = test_f32_from_bits(u);
     }
     in[0] = NAN, in[1] = INFINITY, in[2] = -0.0f, in[3] = 1e30f, in[4] = -1e-40f;
     for (int t = 0; t < TRN_DTYPE_COUNT; t++) {
