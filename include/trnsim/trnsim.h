@@ -3,6 +3,7 @@
 #define TRNSIM_H
 
 #include "trnsim/base.h"
+#include "trnsim/io.h"
 #include "trnsim/num.h"
 #include "trnsim/hw.h"
 
