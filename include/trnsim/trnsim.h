@@ -6,5 +6,6 @@
 #include "trnsim/io.h"
 #include "trnsim/num.h"
 #include "trnsim/hw.h"
+#include "trnsim/isa.h"
 
 #endif

@@ -45,5 +45,7 @@ int cli_parse_u64(const char *cmd, const char *what, const char *text, uint64_t 
 int cmd_info(trn_cli *cli, int argc, char **argv);
 int cmd_num(trn_cli *cli, int argc, char **argv);
 int cmd_demo(trn_cli *cli, int argc, char **argv);
+int cmd_asm(trn_cli *cli, int argc, char **argv);
+int cmd_disasm(trn_cli *cli, int argc, char **argv);
 
 #endif

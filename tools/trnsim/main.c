@@ -8,6 +8,8 @@
 static const cli_command commands[] = {
     {"info", cmd_info, "chips, NeuronCore versions, systems and GPUs in the hardware catalog"},
     {"num", cmd_num, "quantize and convert float32 data through every Trainium data type"},
+    {"asm", cmd_asm, "assemble and verify a .tasm kernel into a .tprog"},
+    {"disasm", cmd_disasm, "print a .tprog as .tasm"},
     {"demo", cmd_demo, "a short tour: the catalog and the numerics"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
