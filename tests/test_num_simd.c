@@ -1,12 +1,14 @@
 /* The numerics fast paths against the reference, bit for bit, at every SIMD level this CPU and
  * build support (levels it lacks are skipped with a note; TRN_SIMD_NONE always runs):
  * trn_cvt_array vs trn_cvt_array_ref for every float dtype under RNE and SR, saturating or
- * not, and trn_mx_quantize vs trn_mx_quantize_ref for every element type and scale rule.
- * Inputs are a dense structured sweep (every FP32 value within 2 ulp of each target code and
- * of each rounding midpoint, every BF16 boundary, every FP32 exponent with tie patterns at
- * every mantissa position, specials, random bits), and array lengths cover the vector tails.
- * A few hand-worked values pin the semantics independently of the reference. Setting
- * TRN_TEST_EXHAUSTIVE=1 adds all 2^32 FP32 inputs for BF16 / E4M3 / E5M2 (minutes).
+ * not; trn_mx_quantize vs trn_mx_quantize_ref for every element type and scale rule; MX
+ * dequantize vs the reference loop. Inputs are a dense structured sweep (every FP32 value
+ * within 2 ulp of each code and each rounding midpoint of the target: all codes of formats
+ * up to 8 bits, every BF16 boundary, a sample of TF32 / F16 codes; every FP32 exponent with
+ * tie patterns at every mantissa position; specials; random bits; SR exactly at its
+ * threshold), and array lengths cover the vector tails. A few hand-worked values pin the
+ * semantics independently of the reference. TRN_TEST_EXHAUSTIVE=1 adds all 2^32 FP32 inputs
+ * for BF16 / E4M3 / E5M2 under RNE, saturating and not (about 20 minutes).
  * LABELS: unit */
 #include <float.h>
 
@@ -14,21 +16,12 @@
 #include "trnsim/num.h"
 
 static uint64_t rng_state = 0x243f6a8885a308d3u;
-static uint32_t rnd(void) { /* xorshift64*, for test inputs only */
-    rng_state ^= rng_state >> 12;
-    rng_state ^= rng_state << 25;
-    rng_state ^= rng_state >> 27;
-    return (uint32_t)((rng_state * 0x2545f4914f6cdd1dULL) >> 32);
+static uint32_t rnd(void) { /* test inputs only */
+    return (uint32_t)(test_rnd64(&rng_state) >> 32);
 }
 
-static float from_bits(uint32_t u) {
-    float x;
-    memcpy(&x, &u, 4);
-    return x;
-}
-static uint32_t bits(float x) {
-    return test_f32_bits(x);
-}
+#define from_bits test_f32_from_bits
+#define bits      test_f32_bits
 
 /* ---- input sets ------------------------------------------------------------------------ */
 
@@ -541,13 +534,8 @@ static void test_mx_known(void) {
 
 /* ---- MX dequantize --------------------------------------------------------------------- */
 
-/* The fast-dequantize hook in src/num/simd_kernels.c (until src/num/simd_impl.h declares it
- * and trn_mx_dequantize dispatches to it). */
-int trn_mx_dequantize_simd(trn_simd s, trn_dtype elem, const uint8_t *scales, const uint8_t *codes,
-                           size_t n, float *out);
-
-/* Every code byte under every scale byte, then random blocks, at every level: the hook and
- * trn_mx_dequantize against trn_mx_dequantize at TRN_SIMD_NONE (the reference loop). */
+/* Every code byte under every scale byte, then random blocks, at every level: the dispatching
+ * trn_mx_dequantize against trn_mx_dequantize_ref. */
 static void test_mx_dequant(void) {
     const size_t nb = 256 * 8 + 64, n = nb * 32;
     uint8_t *sc = malloc(nb), *codes = malloc(n);
@@ -562,29 +550,20 @@ static void test_mx_dequant(void) {
         trn_dtype elem = mx_types[d];
         for (size_t li = 0; li <= sizeof lens / sizeof lens[0]; li++) {
             size_t len = li < sizeof lens / sizeof lens[0] ? lens[li] : n;
-            trn_simd_force(TRN_SIMD_NONE);
-            trn_mx_dequantize(elem, sc, codes, len, ref);
+            trn_mx_dequantize_ref(elem, sc, codes, len, ref);
             for (int l = 0; l < nlevels; l++) {
-                for (int hook = 0; hook < 2; hook++) {
-                    trn_simd_force(levels[l]);
-                    memset(got, 0xa5, (len + 1) * sizeof(float));
-                    int done = 0;
-                    if (hook)
-                        done = trn_mx_dequantize_simd(levels[l], elem, sc, codes, len, got);
-                    else
-                        trn_mx_dequantize(elem, sc, codes, len, got);
-                    if (hook) CHECK(done == (levels[l] != TRN_SIMD_NONE));
-                    if (hook && !done) continue;
-                    size_t bad = len;
-                    for (size_t i = 0; i < len && bad == len; i++)
-                        if (bits(got[i]) != bits(ref[i])) bad = i;
-                    CHECK_MSG(bad == len && bits(got[len]) == 0xa5a5a5a5u,
-                              "%s %s MX dequantize %s, n=%zu: out[%zu] (scale 0x%02x code 0x%02x) "
-                              "= 0x%08x, reference 0x%08x",
-                              trn_simd_name(levels[l]), hook ? "hook" : "api", trn_dtype_name(elem),
-                              len, bad, bad < len ? sc[bad / 32] : 0, bad < len ? codes[bad] : 0,
-                              bad < len ? bits(got[bad]) : 0, bad < len ? bits(ref[bad]) : 0);
-                }
+                trn_simd_force(levels[l]);
+                memset(got, 0xa5, (len + 1) * sizeof(float));
+                trn_mx_dequantize(elem, sc, codes, len, got);
+                size_t bad = len;
+                for (size_t i = 0; i < len && bad == len; i++)
+                    if (bits(got[i]) != bits(ref[i])) bad = i;
+                CHECK_MSG(bad == len && bits(got[len]) == 0xa5a5a5a5u,
+                          "%s MX dequantize %s, n=%zu: out[%zu] (scale 0x%02x code 0x%02x) "
+                          "= 0x%08x, reference 0x%08x",
+                          trn_simd_name(levels[l]), trn_dtype_name(elem), len, bad,
+                          bad < len ? sc[bad / 32] : 0, bad < len ? codes[bad] : 0,
+                          bad < len ? bits(got[bad]) : 0, bad < len ? bits(ref[bad]) : 0);
             }
         }
     }

@@ -1,6 +1,7 @@
 /* Numerics fast-path throughput on one core: FP32 -> BF16 / FP8 array conversions and MX
- * quantize (+ dequantize) for MXFP8 (E4M3) and MXFP4, in GB/s of FP32 input, for the
- * reference and for every SIMD level this CPU and build support. Each figure is also given as
+ * quantize, dequantize and both for MXFP8 (E4M3) and MXFP4, in GB/s of FP32 input (of FP32
+ * output for dequantize alone), for the reference and for every SIMD level this CPU and build
+ * support. Each figure is also given as
  * a ratio to memcpy of the same input buffer, measured in the same run, so runs on different
  * (or noisy) machines compare. Every timed SIMD output is checked bit for bit against the
  * reference output before it is reported.
@@ -26,6 +27,7 @@ typedef enum job {
     JOB_CVT,    /* trn_cvt_array (or _ref) to `dtype` */
     JOB_MX_Q,   /* trn_mx_quantize (or _ref) */
     JOB_MX_QDQ, /* trn_mx_quantize (or _ref) then trn_mx_dequantize */
+    JOB_MX_DQ,  /* dequantize alone, of what the previous run quantized */
 } job;
 
 typedef struct bufs {
@@ -44,11 +46,6 @@ typedef struct kernel {
     trn_cvt_opts opts;
 } kernel;
 
-/* The fast-dequantize hook in src/num/simd_kernels.c. Until trn_mx_dequantize dispatches to it
- * (as trn_mx_quantize does to trn_mx_quantize_simd), the SIMD rows call it directly. */
-int trn_mx_dequantize_simd(trn_simd s, trn_dtype elem, const uint8_t *scales, const uint8_t *codes,
-                           size_t n, float *out);
-
 static void run_once(const kernel *k, const bufs *b, int ref) {
     switch (k->what) {
     case JOB_MEMCPY: memcpy(b->out, b->in, b->n * sizeof(float)); break;
@@ -58,14 +55,21 @@ static void run_once(const kernel *k, const bufs *b, int ref) {
         else
             trn_cvt_array(k->dtype, b->in, b->out, b->n, &k->opts);
         break;
+    case JOB_MX_DQ:
+        if (ref)
+            trn_mx_dequantize_ref(k->dtype, b->sc, b->mxc, b->n, b->back);
+        else
+            trn_mx_dequantize(k->dtype, b->sc, b->mxc, b->n, b->back);
+        break;
     case JOB_MX_Q:
     case JOB_MX_QDQ:
         if (ref)
             trn_mx_quantize_ref(k->dtype, TRN_SCALE_OCP, b->in, b->n, &k->opts, b->sc, b->mxc);
         else
             trn_mx_quantize(k->dtype, TRN_SCALE_OCP, b->in, b->n, &k->opts, b->sc, b->mxc);
-        if (k->what == JOB_MX_QDQ && (ref || !trn_mx_dequantize_simd(trn_simd_active(), k->dtype,
-                                                                     b->sc, b->mxc, b->n, b->back)))
+        if (k->what == JOB_MX_QDQ && ref)
+            trn_mx_dequantize_ref(k->dtype, b->sc, b->mxc, b->n, b->back);
+        else if (k->what == JOB_MX_QDQ)
             trn_mx_dequantize(k->dtype, b->sc, b->mxc, b->n, b->back);
         break;
     }
@@ -88,13 +92,18 @@ static size_t out_bytes(const kernel *k, const bufs *b) {
     switch (k->what) {
     case JOB_CVT: return b->n * (size_t)trn_dtype_container_bytes(k->dtype);
     case JOB_MX_Q: return nb + nb * TRN_MX_BLOCK;
-    case JOB_MX_QDQ: return b->n * sizeof(float);
+    case JOB_MX_QDQ:
+    case JOB_MX_DQ: return b->n * sizeof(float);
     default: return 0;
     }
 }
 
 static const void *out_ptr(const kernel *k, const bufs *b) {
-    return k->what == JOB_CVT ? b->out : k->what == JOB_MX_QDQ ? (const void *)b->back : b->mxc;
+    switch (k->what) {
+    case JOB_CVT: return b->out;
+    case JOB_MX_Q: return b->mxc;
+    default: return b->back;
+    }
 }
 
 static void cpu_model(char *dst, size_t cap) {
@@ -154,8 +163,10 @@ int main(int argc, char **argv) {
         {"fp32->fp8_e4m3 rne", JOB_CVT, TRN_DTYPE_FP8_E4M3, rne},
         {"fp32->fp8_e5m2 rne", JOB_CVT, TRN_DTYPE_FP8_E5M2, rne},
         {"mxfp8_e4m3 quantize", JOB_MX_Q, TRN_DTYPE_FP8_E4M3, rne},
+        {"mxfp8_e4m3 dequantize", JOB_MX_DQ, TRN_DTYPE_FP8_E4M3, rne},
         {"mxfp8_e4m3 quant+dequant", JOB_MX_QDQ, TRN_DTYPE_FP8_E4M3, rne},
         {"mxfp4 quantize", JOB_MX_Q, TRN_DTYPE_FP4_E2M1, rne},
+        {"mxfp4 dequantize", JOB_MX_DQ, TRN_DTYPE_FP4_E2M1, rne},
         {"mxfp4 quant+dequant", JOB_MX_QDQ, TRN_DTYPE_FP4_E2M1, rne},
     };
     const int nk = (int)(sizeof kernels / sizeof kernels[0]);

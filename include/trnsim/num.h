@@ -210,9 +210,12 @@ void trn_mx_quantize(trn_dtype elem, trn_scale_rule rule, const float *in, size_
                      const trn_cvt_opts *o, uint8_t *scales, uint8_t *codes);
 void trn_mx_quantize_ref(trn_dtype elem, trn_scale_rule rule, const float *in, size_t n,
                          const trn_cvt_opts *o, uint8_t *scales, uint8_t *codes);
-/* out[0..n) from ceil(n/32) scales and their codes. */
+/* out[0..n) from ceil(n/32) scales and their codes; trn_mx_dequantize dispatches to SIMD,
+ * bit-identical to the _ref loop over trn_mx_decode. */
 void trn_mx_dequantize(trn_dtype elem, const uint8_t *scales, const uint8_t *codes, size_t n,
                        float *out);
+void trn_mx_dequantize_ref(trn_dtype elem, const uint8_t *scales, const uint8_t *codes, size_t n,
+                           float *out);
 
 /* Row-major in[rows][cols], blocks of 32 along `axis` (0: down a column, 1: along a row),
  * whose length must be a multiple of 32. codes[rows][cols]; scales[rows/32][cols] (axis 0)

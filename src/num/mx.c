@@ -337,7 +337,14 @@ void trn_mx_dequantize_block(trn_dtype elem, uint8_t scale, const uint8_t codes[
     for (int i = 0; i < TRN_MX_BLOCK; i++) out[i * stride] = trn_mx_decode(elem, scale, codes[i]);
 }
 
+void trn_mx_dequantize_ref(trn_dtype elem, const uint8_t *scales, const uint8_t *codes, size_t n,
+                           float *out) {
+    for (size_t i = 0; i < n; i++) out[i] = trn_mx_decode(elem, scales[i / TRN_MX_BLOCK], codes[i]);
+}
+
 void trn_mx_dequantize(trn_dtype elem, const uint8_t *scales, const uint8_t *codes, size_t n,
                        float *out) {
-    for (size_t i = 0; i < n; i++) out[i] = trn_mx_decode(elem, scales[i / TRN_MX_BLOCK], codes[i]);
+    trn_simd s = trn_simd_active();
+    if (s != TRN_SIMD_NONE && trn_mx_dequantize_simd(s, elem, scales, codes, n, out)) return;
+    trn_mx_dequantize_ref(elem, scales, codes, n, out);
 }

@@ -15,7 +15,8 @@ static int cpu_has(trn_simd s) {
     if (s == TRN_SIMD_AVX2) return __builtin_cpu_supports("avx2") && TRN_HAVE_AVX2_KERNELS;
     if (s == TRN_SIMD_AVX512)
         return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-               __builtin_cpu_supports("avx512vl") && TRN_HAVE_AVX512_KERNELS;
+               __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
+               TRN_HAVE_AVX512_KERNELS;
 #endif
     return s == TRN_SIMD_NONE;
 }

@@ -369,7 +369,7 @@ static inline void dq_block(const dqk *k, uint8_t scale, const uint8_t *codes, s
                                                  : 0)};
     if (scale == 0xff) {
         _mm512_mask_storeu_epi32(out, m[0], k->nan);
-        _mm512_mask_storeu_epi32(out + 16, m[1], k->nan);
+        if (m[1]) _mm512_mask_storeu_epi32(out + 16, m[1], k->nan);
         return;
     }
     const int se = (int)scale - 127;
@@ -377,7 +377,9 @@ static inline void dq_block(const dqk *k, uint8_t scale, const uint8_t *codes, s
     __mmask16 fin[2];
     int bad = 0;
     for (int h = 0; h < 2; h++) {
-        __m512i idx = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(m[h], codes + 16 * h));
+        /* (an empty second half loads nothing; its address stays inside the block) */
+        const uint8_t *src = m[h] ? codes + 16 * h : codes;
+        __m512i idx = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(m[h], src));
         p[h] = k->small ? _mm512_permutexvar_epi32(idx, k->lut16)
                         : _mm512_i32gather_epi32(idx, (const int *)k->lut, 4);
         __m512i e = _mm512_and_si512(_mm512_srli_epi32(p[h], 23), V1(0xff));
@@ -391,7 +393,7 @@ static inline void dq_block(const dqk *k, uint8_t scale, const uint8_t *codes, s
         for (size_t i = 0; i < n; i++) out[i] = trn_mx_decode(k->elem, scale, codes[i]);
         return;
     }
-    for (int h = 0; h < 2; h++)
+    for (int h = 0; h < 2 && m[h]; h++)
         _mm512_mask_storeu_epi32(out + 16 * h, m[h],
                                  _mm512_mask_add_epi32(p[h], fin[h], p[h], V1(se * (1 << 23))));
 }

@@ -8,21 +8,6 @@
 #include "num_impl.h"
 #include "simd_impl.h"
 
-#if TRN_HAVE_AVX2_KERNELS
-void trn_cvt_array_avx2(trn_dtype t, const float *in, void *out, size_t n, const trn_cvt_opts *o);
-void trn_mx_quantize_avx2(trn_dtype elem, trn_scale_rule rule, const float *in, size_t n,
-                          const trn_cvt_opts *o, uint8_t *scales, uint8_t *codes);
-void trn_mx_dequantize_avx2(trn_dtype elem, const uint8_t *scales, const uint8_t *codes, size_t n,
-                            float *out);
-#endif
-#if TRN_HAVE_AVX512_KERNELS
-void trn_cvt_array_avx512(trn_dtype t, const float *in, void *out, size_t n, const trn_cvt_opts *o);
-void trn_mx_quantize_avx512(trn_dtype elem, trn_scale_rule rule, const float *in, size_t n,
-                            const trn_cvt_opts *o, uint8_t *scales, uint8_t *codes);
-void trn_mx_dequantize_avx512(trn_dtype elem, const uint8_t *scales, const uint8_t *codes, size_t n,
-                              float *out);
-#endif
-
 static int round_ok(const trn_cvt_opts *o) {
     return o->round == TRN_ROUND_RNE || o->round == TRN_ROUND_SR;
 }
@@ -47,6 +32,7 @@ int trn_cvt_array_simd(trn_simd s, trn_dtype t, const float *in, void *out, size
 
 int trn_mx_quantize_simd(trn_simd s, trn_dtype elem, trn_scale_rule rule, const float *in, size_t n,
                          const trn_cvt_opts *o, uint8_t *scales, uint8_t *codes) {
+    (void)in, (void)n, (void)scales, (void)codes; /* unused in a build without kernels */
     if (!trn_mx_elem_ok(elem) || !round_ok(o)) return 0;
     if (rule != TRN_SCALE_OCP && rule != TRN_SCALE_NC4 && rule != TRN_SCALE_RCEIL) return 0;
     switch (s) {
@@ -60,14 +46,9 @@ int trn_mx_quantize_simd(trn_simd s, trn_dtype elem, trn_scale_rule rule, const 
     }
 }
 
-/* MX dequantize of a flat array (trn_mx_dequantize's contract) with the kernels of level `s`;
- * 0 (doing nothing) when level `s` has none. Meant for simd_impl.h and a dispatch at the top
- * of trn_mx_dequantize in mx.c, like trn_mx_quantize_simd; declared here until then. */
-int trn_mx_dequantize_simd(trn_simd s, trn_dtype elem, const uint8_t *scales, const uint8_t *codes,
-                           size_t n, float *out);
-
 int trn_mx_dequantize_simd(trn_simd s, trn_dtype elem, const uint8_t *scales, const uint8_t *codes,
                            size_t n, float *out) {
+    (void)scales, (void)codes, (void)n, (void)out; /* unused in a build without kernels */
     if (!trn_mx_elem_ok(elem)) return 0;
     switch (s) {
 #if TRN_HAVE_AVX2_KERNELS
