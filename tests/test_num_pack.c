@@ -125,8 +125,8 @@ static void test_gptoss(void) {
         for (int j = 0; j < 16; j++) {
             float lo = ldexpf(fp4_values[blk[j] & 0xf], s - 127);
             float hi = ldexpf(fp4_values[blk[j] >> 4], s - 127);
-            bad += test_f32_bits(lo) !=
-                   test_f32_bits(trn_mx_decode(TRN_DTYPE_FP4_E2M1, s, c[2 * j]));
+            bad +=
+                test_f32_bits(lo) != test_f32_bits(trn_mx_decode(TRN_DTYPE_FP4_E2M1, s, c[2 * j]));
             bad += test_f32_bits(hi) !=
                    test_f32_bits(trn_mx_decode(TRN_DTYPE_FP4_E2M1, s, c[2 * j + 1]));
         }
