@@ -1,0 +1,893 @@
+/* The timing simulation: each compute engine (PE, ACT, DVE, Pool, SP) retires its queue in
+ * order at its own clock; an instruction starts when its engine is free and its waits are met
+ * (plus the semaphore latency) and lasts what the cost model says, plus three effects that
+ * depend on the timeline: MM_INIT when TensorE starts cold (idle before, or first), the part
+ * of a LoadStationary the previous matmul does not hide (background LS), and the static
+ * per-instruction overhead when a Vector/Scalar/GpSimd/Sync instruction waited on the result
+ * it reads (RAW stall). DMA instructions are split over the core's DMA queues; each queue runs
+ * its transfers in order (fixed cost, then bytes at the queue's rate), and the transfers in
+ * their data phase share the HBM bandwidth of the core max-min fairly. Event-driven and
+ * deterministic: no randomness, a fixed scan order, the same doubles in the same order.
+ *
+ * Deliberately left out: pipeline fill/drain latencies (not published), PSUM write latency,
+ * HBM bank/channel effects, DMA QoS priorities (v4), several cores in one run. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "timing_impl.h"
+
+void trn_timing_opts_init(trn_timing_opts *o) {
+    memset(o, 0, sizeof *o);
+    o->params.sem_latency_ns = 0;       /* not published (trainium-facts.md §7.2) */
+    o->params.pe_ls_speedup = 4;        /* AG2, PERF: fast LS up to 4x an MM */
+    o->params.dma_transpose_hbm = 0.9;  /* AG3: up to 90% of DMA throughput */
+    o->params.dma_transpose_sbuf = 0.5; /* AG3: up to 50% */
+    o->params.sync_hz = 0;              /* the catalog has no SP clock: scalar_hz */
+    o->hbm_share_cores = 0;
+}
+
+typedef struct engine_state {
+    int *queue; /* program indices */
+    int n, head;
+    double free_ns; /* end of the last instruction started */
+    int32_t last;   /* last instruction started, -1 */
+} engine_state;
+
+typedef struct queue_state {
+    int head;  /* index in the DMA list */
+    int phase; /* 0 idle, 1 fixed cost, 2 moving data */
+    double free_ns;
+    double phase_end; /* phase 1: end of the fixed cost */
+    double rem;       /* phase 2: bytes left */
+    double cap, rate; /* phase 2: bytes/ns alone, and now */
+    double fin;       /* phase 2: projected end at the current rate */
+    int hbm;          /* HBM sides of the current transfer */
+    int32_t instr;    /* instruction of the current transfer */
+    int32_t prev;     /* instruction of the previous transfer, -1 */
+} queue_state;
+
+typedef struct sem_inc {
+    double t; /* visible from */
+    int32_t instr;
+} sem_inc;
+
+typedef struct sem_state {
+    sem_inc *inc;
+    int n, cap;
+} sem_state;
+
+typedef struct sim {
+    const trn_program *p;
+    trn_timing *tm;
+    cost_ctx ctx;
+    sched sc;
+    cost_instr *ci;       /* n (zero for DMA instructions) */
+    dma_plan *plan;       /* ndma */
+    uint64_t *plan_bytes; /* ndma x nq */
+    int32_t *dma_list;    /* ndma program indices */
+    engine_state eng[TRN_TIMING_ENGINES];
+    queue_state *qs;
+    uint8_t *known;     /* n: end_ns is final */
+    uint8_t *triggered; /* n: a DMA's issue on its sequencer is done */
+    int *pieces_done;   /* n */
+    int32_t *trig_pred; /* n: a triggered DMA's issue: its pred */
+    uint8_t *trig_cause;
+    sem_state *sems;
+    int32_t pe_loaded; /* instruction whose stationary is in the PE array, -1 */
+    double lat;        /* semaphore latency, ns */
+    double hbm_bpns;   /* HBM bandwidth of this core, bytes/ns (0: unlimited) */
+    int rates_dirty;
+    double hfu_slots, mfu_slots, macs;
+} sim;
+
+/* ---- readiness --------------------------------------------------------------------------- */
+
+static int cmp_inc(const void *a, const void *b) {
+    const sem_inc *x = a, *y = b;
+    if (x->t != y->t) return x->t < y->t ? -1 : 1;
+    return x->instr < y->instr ? -1 : x->instr > y->instr;
+}
+
+/* When instruction i's waits are all met (INFINITY while that is not known yet); *pred gets
+ * the wait that is met last, *raw the time its RAW waits are met (-1 if none). */
+static double ready_time(sim *S, int i, int32_t *pred, double *raw) {
+    const trn_instr *in = &S->p->instrs[i];
+    const sched_instr *si = &S->sc.in[i];
+    double best = -1;
+    *pred = -1;
+    *raw = -1;
+    for (int k = 0; k < si->nwaits; k++) {
+        int32_t j = si->waits[k].instr;
+        if (!S->known[j]) return INFINITY;
+        double t = S->tm->in[j].end_ns + S->lat;
+        if (t > best) best = t, *pred = j;
+        if ((si->waits[k].kinds & TRN_DEP_RAW) && t > *raw) *raw = t;
+    }
+    for (int k = 0; k < in->nwait; k++) {
+        sem_state *s = &S->sems[in->wait[k].sem];
+        uint32_t v = in->wait[k].value;
+        if (v == 0) continue;
+        if ((uint32_t)s->n < v) return INFINITY;
+        qsort(s->inc, (size_t)s->n, sizeof *s->inc, cmp_inc);
+        double t = s->inc[v - 1].t;
+        if (t > best) best = t, *pred = s->inc[v - 1].instr;
+        if (t > *raw) *raw = t; /* a manual wait stands for a RAW */
+    }
+    return best > 0 ? best : 0;
+}
+
+static int signal_all(sim *S, int i) {
+    const trn_instr *in = &S->p->instrs[i];
+    for (int k = 0; k < in->nsignal; k++) {
+        sem_state *s = &S->sems[in->signal[k]];
+        if (s->n == s->cap) {
+            int cap = s->cap ? s->cap * 2 : 8;
+            sem_inc *q = realloc(s->inc, sizeof *q * (size_t)cap);
+            if (!q) return 0;
+            s->inc = q;
+            s->cap = cap;
+        }
+        s->inc[s->n].t = S->tm->in[i].end_ns + S->lat;
+        s->inc[s->n].instr = i;
+        s->n++;
+    }
+    return 1;
+}
+
+/* ---- compute engines --------------------------------------------------------------------- */
+
+static int try_start_compute(sim *S, int e, double t) {
+    engine_state *E = &S->eng[e];
+    if (E->head >= E->n || E->free_ns > t) return 0;
+    int i = E->queue[E->head];
+    int32_t pred;
+    double raw;
+    double ready = ready_time(S, i, &pred, &raw);
+    if (ready > t) return 0;
+    const trn_hw_core *core = S->ctx.core;
+    trn_timing_instr *ti = &S->tm->in[i];
+    int dma = cost_is_dma(S->p, i);
+    const cost_instr *c = &S->ci[i];
+    uint64_t cycles;
+    if (dma) {
+        const dma_plan *d = &S->plan[S->tm->dma_slot[i]];
+        cycles = (uint64_t)ceil(d->issue_ns * S->ctx.hz[e] * 1e-9 - 1e-9);
+        ti->formula_cycles = cycles;
+    } else {
+        cycles = c->cycles;
+        ti->formula_cycles = cycles;
+        if (c->is_pe) {
+            int cold = E->last < 0 || t > E->free_ns;
+            if (cold) cycles += (uint64_t)core->mm_init_cycles.value;
+            if (c->is_matmul) {
+                if (S->pe_loaded < 0 || !cost_same_stationary(&S->ctx, S->pe_loaded, i)) {
+                    uint64_t prev = cold ? 0 : S->ci[E->last].cycles;
+                    cycles += c->ls_cycles > prev ? c->ls_cycles - prev : 0;
+                }
+                S->pe_loaded = i;
+            } else {
+                S->pe_loaded = -1;
+            }
+            S->hfu_slots += c->hw_slots;
+            if (c->is_matmul) {
+                S->macs += c->macs;
+                S->mfu_slots += c->macs / (c->peak_rate > 0 ? c->peak_rate : 1);
+            }
+        } else {
+            int stalled =
+                (S->sc.in[i].raw_prev && t <= E->free_ns) || (raw >= 0 && raw >= E->free_ns);
+            if (stalled) cycles += (uint64_t)core->static_overhead_cycles.value;
+        }
+    }
+    double end = t + (double)cycles * 1e9 / S->ctx.hz[e];
+    trn_timing_cause cause = TRN_CAUSE_NONE;
+    int32_t why = -1;
+    if (ready > E->free_ns && pred >= 0) {
+        cause = TRN_CAUSE_WAIT;
+        why = pred;
+    } else if (E->last >= 0) {
+        cause = TRN_CAUSE_ENGINE;
+        why = E->last;
+    } else if (pred >= 0) {
+        cause = TRN_CAUSE_WAIT;
+        why = pred;
+    }
+    ti->start_ns = t;
+    ti->cycles = cycles;
+    trn_timing_track *tr = &S->tm->rep.engine[e];
+    tr->instrs++;
+    tr->busy_ns += end - t;
+    tr->busy_cycles += cycles;
+    E->free_ns = end;
+    E->last = i;
+    E->head++;
+    if (dma) {
+        S->tm->issue_end_ns[i] = end;
+        S->triggered[i] = 1;
+        S->trig_pred[i] = why;
+        S->trig_cause[i] = (uint8_t)cause;
+    } else {
+        ti->end_ns = end;
+        ti->cause = cause;
+        ti->pred = why;
+        S->known[i] = 1;
+        if (!signal_all(S, i)) return -1;
+    }
+    return 1;
+}
+
+/* ---- DMA queues -------------------------------------------------------------------------- */
+
+static int finish_dma(sim *S, int i) {
+    trn_timing *tm = S->tm;
+    trn_timing_instr *ti = &tm->in[i];
+    const dma_piece *row = &tm->pieces[(size_t)tm->dma_slot[i] * (size_t)tm->nq];
+    /* the last transfer to end bounds the instruction; its start tells why */
+    int qlast = 0;
+    double end = -1;
+    for (int q = 0; q < tm->nq; q++)
+        if (row[q].end_ns > end) end = row[q].end_ns, qlast = q;
+    ti->end_ns = end;
+    ti->cause = (trn_timing_cause)row[qlast].cause;
+    ti->pred = row[qlast].pred;
+    S->known[i] = 1;
+    return signal_all(S, i);
+}
+
+static int try_start_piece(sim *S, int q, double t) {
+    queue_state *Q = &S->qs[q];
+    trn_timing *tm = S->tm;
+    if (Q->phase != 0 || Q->head >= tm->ndma || Q->free_ns > t) return 0;
+    int i = S->dma_list[Q->head];
+    trn_timing_instr *ti = &tm->in[i];
+    int issued = S->p->instrs[i].engine != TRN_ENGINE_DMA;
+    double release;
+    int32_t pred = -1;
+    trn_timing_cause cause = TRN_CAUSE_NONE;
+    if (issued) {
+        if (!S->triggered[i] || tm->issue_end_ns[i] > t) return 0;
+        release = tm->issue_end_ns[i];
+        pred = S->trig_pred[i];
+        cause = (trn_timing_cause)S->trig_cause[i];
+    } else {
+        double raw;
+        release = ready_time(S, i, &pred, &raw);
+        if (release > t) return 0;
+        cause = pred >= 0 ? TRN_CAUSE_WAIT : TRN_CAUSE_NONE;
+    }
+    int slot = tm->dma_slot[i];
+    const dma_plan *d = &S->plan[slot];
+    dma_piece *pc = &tm->pieces[(size_t)slot * (size_t)tm->nq + (size_t)q];
+    pc->start_ns = t;
+    pc->bytes = d->bytes[q];
+    if (t < ti->start_ns) ti->start_ns = t;
+    if (Q->prev >= 0 && Q->free_ns >= release) {
+        cause = TRN_CAUSE_ENGINE; /* in order behind the queue's previous transfer */
+        pred = Q->prev;
+    }
+    pc->cause = (uint8_t)cause;
+    pc->pred = pred;
+    Q->instr = i;
+    if (pc->bytes == 0) {
+        pc->data_ns = pc->end_ns = t;
+        Q->head++;
+        Q->prev = i;
+        if (++S->pieces_done[i] == tm->nq && !finish_dma(S, i)) return -1;
+        return 1;
+    }
+    Q->phase = 1;
+    Q->phase_end = t + d->fixed_ns;
+    Q->cap = d->rate_bpns;
+    Q->hbm = d->hbm_sides;
+    Q->rem = (double)pc->bytes;
+    if (d->fixed_ns <= 0) {
+        Q->phase = 2;
+        pc->data_ns = t;
+        S->rates_dirty = 1;
+    }
+    return 1;
+}
+
+/* Max-min fair shares of the HBM bandwidth among the transfers moving data (weighted by their
+ * HBM sides), each capped at its queue rate. */
+static void share_rates(sim *S, double t) {
+    trn_timing *tm = S->tm;
+    int idx[256];
+    int n = 0;
+    double budget = S->hbm_bpns, weight = 0;
+    for (int q = 0; q < tm->nq; q++) {
+        queue_state *Q = &S->qs[q];
+        if (Q->phase != 2) continue;
+        Q->rate = Q->cap;
+        if (Q->hbm > 0 && S->hbm_bpns > 0 && n < 256) {
+            idx[n++] = q;
+            weight += Q->hbm;
+        }
+    }
+    /* ascending caps (insertion sort: stable, deterministic) */
+    for (int a = 1; a < n; a++) {
+        int v = idx[a], b = a;
+        while (b > 0 && S->qs[idx[b - 1]].cap > S->qs[v].cap) idx[b] = idx[b - 1], b--;
+        idx[b] = v;
+    }
+    for (int a = 0; a < n; a++) {
+        queue_state *Q = &S->qs[idx[a]];
+        double fair = budget / weight;
+        if (Q->cap <= fair) {
+            Q->rate = Q->cap;
+        } else {
+            Q->rate = fair;
+        }
+        budget -= Q->rate * Q->hbm;
+        weight -= Q->hbm;
+        if (budget < 0) budget = 0;
+    }
+    for (int q = 0; q < tm->nq; q++) {
+        queue_state *Q = &S->qs[q];
+        if (Q->phase == 2) Q->fin = Q->rate > 0 ? t + Q->rem / Q->rate : INFINITY;
+    }
+    S->rates_dirty = 0;
+}
+
+/* Moves the data phases from t to tn and retires what ends by tn. */
+static int advance_queues(sim *S, double t, double tn) {
+    trn_timing *tm = S->tm;
+    for (int q = 0; q < tm->nq; q++) {
+        queue_state *Q = &S->qs[q];
+        if (Q->phase == 2) {
+            Q->rem -= Q->rate * (tn - t);
+            if (Q->fin <= tn || Q->rem <= 1e-9) {
+                int i = Q->instr;
+                dma_piece *pc = &tm->pieces[(size_t)tm->dma_slot[i] * (size_t)tm->nq + (size_t)q];
+                pc->end_ns = tn;
+                trn_timing_track *tr = &tm->queues[q];
+                tr->instrs++;
+                tr->bytes += pc->bytes;
+                tr->busy_ns += tn - pc->start_ns;
+                Q->phase = 0;
+                Q->free_ns = tn;
+                Q->head++;
+                Q->prev = i;
+                S->rates_dirty = 1;
+                if (++S->pieces_done[i] == tm->nq && !finish_dma(S, i)) return 0;
+            }
+        } else if (Q->phase == 1 && Q->phase_end <= tn) {
+            Q->phase = 2;
+            tm->pieces[(size_t)tm->dma_slot[Q->instr] * (size_t)tm->nq + (size_t)q].data_ns =
+                Q->phase_end;
+            S->rates_dirty = 1;
+        }
+    }
+    return 1;
+}
+
+/* ---- deadlock ---------------------------------------------------------------------------- */
+
+static trn_status deadlock(sim *S, trn_err *err) {
+    const trn_program *p = S->p;
+    char msg[TRN_ERRMSG_MAX];
+    size_t m = 0;
+    int nblocked = 0;
+    msg[0] = 0;
+    for (int e = 0; e <= TRN_TIMING_ENGINES; e++) {
+        int i;
+        const char *name;
+        if (e < TRN_TIMING_ENGINES) {
+            if (S->eng[e].head >= S->eng[e].n) continue;
+            i = S->eng[e].queue[S->eng[e].head];
+            name = trn_engine_name((trn_engine)e);
+        } else {
+            int h = S->tm->ndma;
+            for (int q = 0; q < S->tm->nq; q++)
+                if (S->qs[q].head < h && S->qs[q].phase == 0) h = S->qs[q].head;
+            if (h >= S->tm->ndma) continue;
+            i = S->dma_list[h];
+            if (p->instrs[i].engine != TRN_ENGINE_DMA) continue; /* blocked behind its issue */
+            name = "dma";
+        }
+        const trn_instr *in = &p->instrs[i];
+        nblocked++;
+        m += (size_t)snprintf(msg + m, m < sizeof msg ? sizeof msg - m : 0, "%s%s (line %u %s",
+                              nblocked > 1 ? "; " : "", name, (unsigned)in->line,
+                              trn_isa_op_get(in->op)->name);
+        for (int k = 0; k < in->nwait && m < sizeof msg; k++)
+            m += (size_t)snprintf(msg + m, sizeof msg - m, ", waits %s>=%u, reaches %d",
+                                  p->sems[in->wait[k].sem], (unsigned)in->wait[k].value,
+                                  S->sems[in->wait[k].sem].n);
+        if (m < sizeof msg) m += (size_t)snprintf(msg + m, sizeof msg - m, ")");
+    }
+    return trn_err_set(err, TRN_E_FAULT, "%s: deadlock: %d engine%s blocked forever: %s",
+                       p->source_path ? p->source_path : p->name, nblocked,
+                       nblocked == 1 ? "" : "s", msg);
+}
+
+/* ---- the run ----------------------------------------------------------------------------- */
+
+static trn_status simulate(sim *S, trn_err *err) {
+    trn_timing *tm = S->tm;
+    double t = 0;
+    for (;;) {
+        int progress = 1;
+        while (progress) {
+            progress = 0;
+            for (int e = 0; e < TRN_TIMING_ENGINES; e++) {
+                int r = try_start_compute(S, e, t);
+                if (r < 0) return trn_err_set(err, TRN_E_NOMEM, "timing: out of memory");
+                progress |= r;
+            }
+            for (int q = 0; q < tm->nq; q++) {
+                int r = try_start_piece(S, q, t);
+                if (r < 0) return trn_err_set(err, TRN_E_NOMEM, "timing: out of memory");
+                progress |= r;
+            }
+        }
+        if (S->rates_dirty) share_rates(S, t);
+        double tn = INFINITY;
+        int32_t pred;
+        double raw;
+        for (int e = 0; e < TRN_TIMING_ENGINES; e++) {
+            engine_state *E = &S->eng[e];
+            if (E->free_ns > t && E->free_ns < tn) tn = E->free_ns;
+            if (E->head < E->n) {
+                double r = ready_time(S, E->queue[E->head], &pred, &raw);
+                if (r > t && r < tn) tn = r;
+            }
+        }
+        for (int q = 0; q < tm->nq; q++) {
+            queue_state *Q = &S->qs[q];
+            if (Q->phase == 1 && Q->phase_end > t && Q->phase_end < tn) tn = Q->phase_end;
+            if (Q->phase == 2 && Q->fin < tn) tn = Q->fin > t ? Q->fin : t;
+            if (Q->phase == 0 && Q->head < tm->ndma) {
+                int i = S->dma_list[Q->head];
+                double r = S->p->instrs[i].engine == TRN_ENGINE_DMA
+                               ? ready_time(S, i, &pred, &raw)
+                               : (S->triggered[i] ? tm->issue_end_ns[i] : INFINITY);
+                if (r > t && r < tn) tn = r;
+            }
+        }
+        if (tn == INFINITY) break;
+        if (!advance_queues(S, t, tn))
+            return trn_err_set(err, TRN_E_NOMEM, "timing: out of memory");
+        t = tn;
+    }
+    for (int e = 0; e < TRN_TIMING_ENGINES; e++)
+        if (S->eng[e].head < S->eng[e].n) return deadlock(S, err);
+    for (int q = 0; q < tm->nq; q++)
+        if (S->qs[q].head < tm->ndma) return deadlock(S, err);
+    return TRN_OK;
+}
+
+static int track_of(const trn_program *p, int i) {
+    return cost_is_dma(p, i) ? TRN_ENGINE_DMA : (int)p->instrs[i].engine;
+}
+
+static trn_status critical_path(sim *S) {
+    trn_timing *tm = S->tm;
+    const trn_program *p = S->p;
+    int last = -1;
+    for (int i = 0; i < tm->n; i++)
+        if (last < 0 || tm->in[i].end_ns >= tm->in[last].end_ns) last = i;
+    if (last < 0) return TRN_OK;
+    int32_t *chain = malloc(sizeof *chain * (size_t)tm->n);
+    if (!chain) return TRN_E_NOMEM;
+    int nc = 0;
+    for (int i = last; i >= 0 && nc < tm->n; i = tm->in[i].pred) {
+        chain[nc++] = i;
+        if (tm->in[i].cause == TRN_CAUSE_NONE) break;
+    }
+    tm->crit = calloc((size_t)nc, sizeof *tm->crit);
+    if (!tm->crit) {
+        free(chain);
+        return TRN_E_NOMEM;
+    }
+    int ns = 0;
+    for (int k = nc - 1; k >= 0; k--) {
+        int i = chain[k];
+        int e = track_of(p, i);
+        const trn_timing_instr *ti = &tm->in[i];
+        double busy = ti->end_ns - ti->start_ns;
+        tm->rep.critical_engine_ns[e] += busy;
+        trn_timing_segment *g = ns ? &tm->crit[ns - 1] : NULL;
+        if (!g || (int)g->engine != e) {
+            g = &tm->crit[ns++];
+            g->engine = (trn_engine)e;
+            g->first = i;
+            g->first_line = p->instrs[i].line;
+            g->start_ns = ti->start_ns;
+        }
+        g->last = i;
+        g->last_line = p->instrs[i].line;
+        g->instrs++;
+        g->end_ns = ti->end_ns;
+        g->busy_ns += busy;
+    }
+    free(chain);
+    tm->rep.ncritical = ns;
+    tm->rep.critical = tm->crit;
+    int b = 0;
+    for (int e = 1; e < TRN_ENGINE_COUNT; e++)
+        if (tm->rep.critical_engine_ns[e] > tm->rep.critical_engine_ns[b]) b = e;
+    tm->rep.bound = (trn_engine)b;
+    return TRN_OK;
+}
+
+static void report(sim *S) {
+    trn_timing *tm = S->tm;
+    trn_timing_report *r = &tm->rep;
+    const trn_program *p = S->p;
+    double total = 0;
+    for (int i = 0; i < tm->n; i++)
+        if (tm->in[i].end_ns > total) total = tm->in[i].end_ns;
+    r->total_ns = total;
+    for (int e = 0; e < TRN_TIMING_ENGINES; e++) {
+        trn_timing_track *tr = &r->engine[e];
+        snprintf(tr->name, sizeof tr->name, "%s", trn_engine_short((trn_engine)e));
+        tr->hz = S->ctx.hz[e];
+        tr->total_cycles = total * tr->hz * 1e-9;
+        tr->utilization = total > 0 ? tr->busy_ns / total : 0;
+    }
+    for (int q = 0; q < tm->nq; q++) {
+        trn_timing_track *tr = &tm->queues[q];
+        snprintf(tr->name, sizeof tr->name, "DMA q%d", q);
+        tr->utilization = total > 0 ? tr->busy_ns / total : 0;
+    }
+    r->ndma_queues = tm->nq;
+    r->dma_queue = tm->queues;
+    r->dma_instrs = (uint64_t)tm->ndma;
+    uint64_t hbm = 0;
+    for (int k = 0; k < tm->ndma; k++) {
+        const dma_plan *d = &S->plan[k];
+        if (d->src_mem == TRN_MEM_HBM && d->dst_mem == TRN_MEM_HBM)
+            r->hbm_to_hbm_bytes += d->write_bytes;
+        else if (d->src_mem == TRN_MEM_HBM)
+            r->hbm_to_sbuf_bytes += d->write_bytes;
+        else if (d->dst_mem == TRN_MEM_HBM)
+            r->sbuf_to_hbm_bytes += d->write_bytes;
+        else
+            r->sbuf_to_sbuf_bytes += d->write_bytes;
+        hbm += (d->src_mem == TRN_MEM_HBM ? d->read_bytes : 0) +
+               (d->dst_mem == TRN_MEM_HBM ? d->write_bytes : 0);
+    }
+    if (total > 0) {
+        r->hbm_to_sbuf_bps = (double)r->hbm_to_sbuf_bytes / total * 1e9;
+        r->sbuf_to_hbm_bps = (double)r->sbuf_to_hbm_bytes / total * 1e9;
+        r->hbm_bps = (double)hbm / total * 1e9;
+        double pe_cycles = total * S->ctx.hz[TRN_ENGINE_PE] * 1e-9;
+        double array = S->ctx.core->pe_rows.value * S->ctx.core->pe_cols.value;
+        r->pe_hfu = S->hfu_slots / (array * pe_cycles);
+        r->pe_mfu = S->mfu_slots / (array * pe_cycles);
+        r->achieved_flops = 2 * S->macs / (total * 1e-9);
+    }
+    r->matmul_macs = S->macs;
+    r->hbm_available_bps = S->hbm_bpns * 1e9;
+    (void)p;
+}
+
+static void sim_free(sim *S) {
+    sched_free(&S->sc);
+    free(S->ci);
+    free(S->plan);
+    free(S->plan_bytes);
+    free(S->dma_list);
+    for (int e = 0; e < TRN_TIMING_ENGINES; e++) free(S->eng[e].queue);
+    free(S->qs);
+    free(S->known);
+    free(S->triggered);
+    free(S->pieces_done);
+    free(S->trig_pred);
+    free(S->trig_cause);
+    if (S->sems)
+        for (int k = 0; k < S->p->nsems; k++) free(S->sems[k].inc);
+    free(S->sems);
+}
+
+void trn_timing_destroy(trn_timing *t) {
+    if (!t) return;
+    free(t->in);
+    free(t->dma_slot);
+    free(t->pieces);
+    free(t->issue_end_ns);
+    free(t->queues);
+    free(t->crit);
+    free(t);
+}
+
+trn_status trn_timing_run(const trn_program *p, const trn_hw_core *core, const trn_hw_chip *chip,
+                          const trn_timing_opts *o, trn_timing **out, trn_err *err) {
+    *out = NULL;
+    if (!p || !core) return trn_err_set(err, TRN_E_INVALID, "timing: no program or core");
+    trn_timing_opts defaults;
+    if (!o) {
+        trn_timing_opts_init(&defaults);
+        o = &defaults;
+    }
+    if (chip && chip->core && chip->core != core)
+        return trn_err_set(err, TRN_E_INVALID, "chip %s has NeuronCore %s, not %s", chip->name,
+                           chip->core_version, core->name);
+    if (!(o->params.pe_ls_speedup > 0) || !(o->params.dma_transpose_hbm > 0) ||
+        !(o->params.dma_transpose_sbuf > 0) || o->params.sem_latency_ns < 0 ||
+        o->hbm_share_cores < 0)
+        return trn_err_set(err, TRN_E_INVALID,
+                           "timing options: pe_ls_speedup and the DMA transpose factors must be "
+                           "> 0, sem_latency_ns and hbm_share_cores >= 0");
+    sim S;
+    memset(&S, 0, sizeof S);
+    S.p = p;
+    S.pe_loaded = -1;
+    trn_status st = cost_ctx_init(&S.ctx, p, core, &o->params, err);
+    if (st) return st;
+    trn_timing *tm = calloc(1, sizeof *tm);
+    if (!tm) return trn_err_set(err, TRN_E_NOMEM, "timing: out of memory");
+    S.tm = tm;
+    tm->core = core;
+    tm->chip = chip;
+    tm->opts = *o;
+    snprintf(tm->kernel, sizeof tm->kernel, "%s", p->name);
+    int n = p->ninstrs;
+    size_t nn = (size_t)(n ? n : 1);
+    tm->n = n;
+    tm->nq = (int)core->dma_engines.value;
+    tm->in = calloc(nn, sizeof *tm->in);
+    tm->dma_slot = malloc(nn * sizeof *tm->dma_slot);
+    tm->issue_end_ns = calloc(nn, sizeof *tm->issue_end_ns);
+    tm->queues = calloc((size_t)tm->nq, sizeof *tm->queues);
+    S.ci = calloc(nn, sizeof *S.ci);
+    S.known = calloc(nn, 1);
+    S.triggered = calloc(nn, 1);
+    S.pieces_done = calloc(nn, sizeof *S.pieces_done);
+    S.trig_pred = calloc(nn, sizeof *S.trig_pred);
+    S.trig_cause = calloc(nn, 1);
+    S.qs = calloc((size_t)tm->nq, sizeof *S.qs);
+    S.sems = calloc((size_t)(p->nsems ? p->nsems : 1), sizeof *S.sems);
+    for (int e = 0; e < TRN_TIMING_ENGINES; e++) {
+        S.eng[e].queue = malloc(nn * sizeof(int));
+        S.eng[e].last = -1;
+        if (!S.eng[e].queue) st = TRN_E_NOMEM;
+    }
+    if (!tm->in || !tm->dma_slot || !tm->issue_end_ns || !tm->queues || !S.ci || !S.known ||
+        !S.triggered || !S.pieces_done || !S.trig_pred || !S.trig_cause || !S.qs || !S.sems)
+        st = TRN_E_NOMEM;
+    if (st == TRN_OK) {
+        for (int i = 0; i < n; i++) tm->dma_slot[i] = cost_is_dma(p, i) ? tm->ndma++ : -1;
+        size_t nd = (size_t)(tm->ndma ? tm->ndma : 1);
+        S.dma_list = malloc(nd * sizeof *S.dma_list);
+        S.plan = calloc(nd, sizeof *S.plan);
+        S.plan_bytes = calloc(nd * (size_t)tm->nq, sizeof *S.plan_bytes);
+        tm->pieces = calloc(nd * (size_t)tm->nq, sizeof *tm->pieces);
+        if (!S.dma_list || !S.plan || !S.plan_bytes || !tm->pieces) st = TRN_E_NOMEM;
+    }
+    if (st) {
+        sim_free(&S);
+        trn_timing_destroy(tm);
+        return trn_err_set(err, TRN_E_NOMEM, "timing: out of memory");
+    }
+    st = sched_build(p, &S.sc, err);
+    if (st == TRN_OK) {
+        for (int i = 0; i < n; i++) {
+            trn_timing_instr *ti = &tm->in[i];
+            const trn_instr *in = &p->instrs[i];
+            const sched_instr *si = &S.sc.in[i];
+            ti->engine = in->engine;
+            ti->pred = -1;
+            ti->nwaits = si->nwaits;
+            memcpy(ti->waits, si->waits, sizeof ti->waits);
+            int slot = tm->dma_slot[i];
+            if (slot >= 0) {
+                S.dma_list[slot] = i;
+                S.plan[slot].bytes = S.plan_bytes + (size_t)slot * (size_t)tm->nq;
+                cost_dma(&S.ctx, i, &S.plan[slot]);
+                ti->bytes = S.plan[slot].read_bytes > S.plan[slot].write_bytes
+                                ? S.plan[slot].read_bytes
+                                : S.plan[slot].write_bytes;
+                ti->start_ns = INFINITY;
+            } else {
+                cost_compute(&S.ctx, i, &S.ci[i]);
+            }
+            if (slot < 0 || in->engine != TRN_ENGINE_DMA) {
+                engine_state *E = &S.eng[in->engine];
+                E->queue[E->n++] = i;
+            }
+        }
+        for (int q = 0; q < tm->nq; q++) S.qs[q].prev = -1;
+        S.lat = o->params.sem_latency_ns;
+        if (chip && chip->hbm_bw_bps.value > 0) {
+            int share = o->hbm_share_cores ? o->hbm_share_cores : (int)chip->cores.value;
+            if (share < 1) share = 1;
+            S.hbm_bpns = chip->hbm_bw_bps.value * 1e-9 / share;
+        }
+        st = simulate(&S, err);
+    }
+    if (st == TRN_OK) {
+        for (int i = 0; i < n; i++)
+            if (tm->in[i].start_ns == INFINITY) tm->in[i].start_ns = tm->in[i].end_ns;
+        report(&S);
+        if (critical_path(&S)) st = trn_err_set(err, TRN_E_NOMEM, "timing: out of memory");
+    }
+    sim_free(&S);
+    if (st) {
+        trn_timing_destroy(tm);
+        return st;
+    }
+    *out = tm;
+    return TRN_OK;
+}
+
+const trn_timing_report *trn_timing_report_get(const trn_timing *t) {
+    return &t->rep;
+}
+
+const trn_timing_instr *trn_timing_instrs(const trn_timing *t, int *n) {
+    if (n) *n = t->n;
+    return t->in;
+}
+
+int trn_timing_dma_piece(const trn_timing *t, int instr, int q, double *start_ns, double *data_ns,
+                         double *end_ns, uint64_t *bytes) {
+    if (instr < 0 || instr >= t->n || q < 0 || q >= t->nq || t->dma_slot[instr] < 0) return 0;
+    const dma_piece *pc = &t->pieces[(size_t)t->dma_slot[instr] * (size_t)t->nq + (size_t)q];
+    if (start_ns) *start_ns = pc->start_ns;
+    if (data_ns) *data_ns = pc->data_ns;
+    if (end_ns) *end_ns = pc->end_ns;
+    if (bytes) *bytes = pc->bytes;
+    return 1;
+}
+
+/* ---- printing ---------------------------------------------------------------------------- */
+
+static const char *track_name(trn_engine e) {
+    return e == TRN_ENGINE_DMA ? "DMA" : trn_engine_short(e);
+}
+
+void trn_timing_print(const trn_timing *t, FILE *f) {
+    const trn_timing_report *r = &t->rep;
+    fprintf(f, "kernel %s on %s%s%s: %.3f us (%d instructions)\n", t->kernel,
+            t->core->description ? t->core->description : t->core->name, t->chip ? ", chip " : "",
+            t->chip ? t->chip->name : "", r->total_ns * 1e-3, t->n);
+    fprintf(f, "%-8s %8s %14s %7s %14s %14s %10s\n", "engine", "instrs", "busy ns", "util",
+            "busy cycles", "total cycles", "clock GHz");
+    for (int e = 0; e < TRN_TIMING_ENGINES; e++) {
+        const trn_timing_track *tr = &r->engine[e];
+        fprintf(f, "%-8s %8llu %14.1f %6.1f%% %14llu %14.0f %10.3f\n", tr->name,
+                (unsigned long long)tr->instrs, tr->busy_ns, 100 * tr->utilization,
+                (unsigned long long)tr->busy_cycles, tr->total_cycles, tr->hz * 1e-9);
+    }
+    fprintf(f, "%-8s %8s %14s %7s %14s\n", "queue", "xfers", "busy ns", "util", "bytes");
+    for (int q = 0; q < r->ndma_queues; q++) {
+        const trn_timing_track *tr = &r->dma_queue[q];
+        if (!tr->instrs) continue;
+        fprintf(f, "%-8s %8llu %14.1f %6.1f%% %14llu\n", tr->name, (unsigned long long)tr->instrs,
+                tr->busy_ns, 100 * tr->utilization, (unsigned long long)tr->bytes);
+    }
+    fprintf(f,
+            "DMA: %llu instructions; HBM->SBUF %llu B (%.1f GB/s), SBUF->HBM %llu B (%.1f GB/s), "
+            "HBM->HBM %llu B, SBUF->SBUF %llu B; HBM traffic %.1f GB/s of %.1f GB/s available\n",
+            (unsigned long long)r->dma_instrs, (unsigned long long)r->hbm_to_sbuf_bytes,
+            r->hbm_to_sbuf_bps * 1e-9, (unsigned long long)r->sbuf_to_hbm_bytes,
+            r->sbuf_to_hbm_bps * 1e-9, (unsigned long long)r->hbm_to_hbm_bytes,
+            (unsigned long long)r->sbuf_to_sbuf_bytes, r->hbm_bps * 1e-9,
+            r->hbm_available_bps * 1e-9);
+    fprintf(f, "TensorE: %.0f MACs, %.2f TFLOP/s, HFU %.1f%%, MFU %.1f%%\n", r->matmul_macs,
+            r->achieved_flops * 1e-12, 100 * r->pe_hfu, 100 * r->pe_mfu);
+    fprintf(f, "critical path: bound by %s (", track_name(r->bound));
+    int first = 1;
+    for (int e = 0; e < TRN_ENGINE_COUNT; e++) {
+        if (r->critical_engine_ns[e] <= 0) continue;
+        fprintf(f, "%s%s %.1f ns", first ? "" : ", ", track_name((trn_engine)e),
+                r->critical_engine_ns[e]);
+        first = 0;
+    }
+    fprintf(f, ")\n");
+    for (int k = 0; k < r->ncritical; k++) {
+        const trn_timing_segment *g = &r->critical[k];
+        fprintf(f, "  %-5s %5u instr (#%d-#%d, lines %u-%u)  %12.1f .. %12.1f ns  busy %.1f ns\n",
+                track_name(g->engine), g->instrs, g->first, g->last, g->first_line, g->last_line,
+                g->start_ns, g->end_ns, g->busy_ns);
+    }
+}
+
+static cJSON *track_json(const trn_timing_track *tr, int dma) {
+    cJSON *o = cJSON_CreateObject();
+    if (!o) return NULL;
+    cJSON_AddStringToObject(o, "name", tr->name);
+    cJSON_AddNumberToObject(o, dma ? "transfers" : "instructions", (double)tr->instrs);
+    cJSON_AddNumberToObject(o, "busy_ns", tr->busy_ns);
+    cJSON_AddNumberToObject(o, "utilization", tr->utilization);
+    if (dma) {
+        cJSON_AddNumberToObject(o, "bytes", (double)tr->bytes);
+    } else {
+        cJSON_AddNumberToObject(o, "clock_hz", tr->hz);
+        cJSON_AddNumberToObject(o, "busy_cycles", (double)tr->busy_cycles);
+        cJSON_AddNumberToObject(o, "total_cycles", tr->total_cycles);
+    }
+    return o;
+}
+
+static cJSON *report_json(const trn_timing *t) {
+    const trn_timing_report *r = &t->rep;
+    cJSON *root = cJSON_CreateObject();
+    if (!root) return NULL;
+    cJSON_AddStringToObject(root, "schema", "trnsim.timing/1");
+    cJSON_AddStringToObject(root, "kernel", t->kernel);
+    cJSON_AddStringToObject(root, "core", t->core->name);
+    if (t->chip)
+        cJSON_AddStringToObject(root, "chip", t->chip->name);
+    else
+        cJSON_AddNullToObject(root, "chip");
+    cJSON_AddNumberToObject(root, "instructions", t->n);
+    cJSON_AddNumberToObject(root, "total_ns", r->total_ns);
+    cJSON *tc = cJSON_AddObjectToObject(root, "total_cycles");
+    for (int e = 0; e < TRN_TIMING_ENGINES && tc; e++)
+        cJSON_AddNumberToObject(tc, r->engine[e].name, r->engine[e].total_cycles);
+    cJSON *eng = cJSON_AddArrayToObject(root, "engines");
+    for (int e = 0; e < TRN_TIMING_ENGINES && eng; e++)
+        cJSON_AddItemToArray(eng, track_json(&r->engine[e], 0));
+    cJSON *qs = cJSON_AddArrayToObject(root, "dma_queues");
+    for (int q = 0; q < r->ndma_queues && qs; q++)
+        cJSON_AddItemToArray(qs, track_json(&r->dma_queue[q], 1));
+    cJSON *pe = cJSON_AddObjectToObject(root, "tensor");
+    if (pe) {
+        cJSON_AddNumberToObject(pe, "matmul_macs", r->matmul_macs);
+        cJSON_AddNumberToObject(pe, "hfu", r->pe_hfu);
+        cJSON_AddNumberToObject(pe, "mfu", r->pe_mfu);
+        cJSON_AddNumberToObject(pe, "achieved_flops", r->achieved_flops);
+    }
+    cJSON *dma = cJSON_AddObjectToObject(root, "dma");
+    if (dma) {
+        cJSON_AddNumberToObject(dma, "instructions", (double)r->dma_instrs);
+        cJSON_AddNumberToObject(dma, "hbm_to_sbuf_bytes", (double)r->hbm_to_sbuf_bytes);
+        cJSON_AddNumberToObject(dma, "sbuf_to_hbm_bytes", (double)r->sbuf_to_hbm_bytes);
+        cJSON_AddNumberToObject(dma, "hbm_to_hbm_bytes", (double)r->hbm_to_hbm_bytes);
+        cJSON_AddNumberToObject(dma, "sbuf_to_sbuf_bytes", (double)r->sbuf_to_sbuf_bytes);
+        cJSON_AddNumberToObject(dma, "hbm_to_sbuf_bps", r->hbm_to_sbuf_bps);
+        cJSON_AddNumberToObject(dma, "sbuf_to_hbm_bps", r->sbuf_to_hbm_bps);
+        cJSON_AddNumberToObject(dma, "hbm_bps", r->hbm_bps);
+        cJSON_AddNumberToObject(dma, "hbm_available_bps", r->hbm_available_bps);
+    }
+    cJSON *cp = cJSON_AddObjectToObject(root, "critical_path");
+    if (cp) {
+        cJSON_AddStringToObject(cp, "bound", track_name(r->bound));
+        cJSON *en = cJSON_AddObjectToObject(cp, "engine_ns");
+        for (int e = 0; e < TRN_ENGINE_COUNT && en; e++)
+            cJSON_AddNumberToObject(en, track_name((trn_engine)e), r->critical_engine_ns[e]);
+        cJSON *segs = cJSON_AddArrayToObject(cp, "segments");
+        for (int k = 0; k < r->ncritical && segs; k++) {
+            const trn_timing_segment *g = &r->critical[k];
+            cJSON *s = cJSON_CreateObject();
+            if (!s) break;
+            cJSON_AddStringToObject(s, "engine", track_name(g->engine));
+            cJSON_AddNumberToObject(s, "first", g->first);
+            cJSON_AddNumberToObject(s, "last", g->last);
+            cJSON_AddNumberToObject(s, "first_line", g->first_line);
+            cJSON_AddNumberToObject(s, "last_line", g->last_line);
+            cJSON_AddNumberToObject(s, "instructions", g->instrs);
+            cJSON_AddNumberToObject(s, "start_ns", g->start_ns);
+            cJSON_AddNumberToObject(s, "end_ns", g->end_ns);
+            cJSON_AddNumberToObject(s, "busy_ns", g->busy_ns);
+            cJSON_AddItemToArray(segs, s);
+        }
+    }
+    cJSON *pa = cJSON_AddObjectToObject(root, "params");
+    if (pa) {
+        const trn_timing_params *pr = &t->opts.params;
+        cJSON_AddNumberToObject(pa, "sem_latency_ns", pr->sem_latency_ns);
+        cJSON_AddNumberToObject(pa, "pe_ls_speedup", pr->pe_ls_speedup);
+        cJSON_AddNumberToObject(pa, "dma_transpose_hbm", pr->dma_transpose_hbm);
+        cJSON_AddNumberToObject(pa, "dma_transpose_sbuf", pr->dma_transpose_sbuf);
+        cJSON_AddNumberToObject(pa, "sync_hz", r->engine[TRN_ENGINE_SP].hz);
+        cJSON_AddNumberToObject(pa, "hbm_share_cores", t->opts.hbm_share_cores);
+    }
+    return root;
+}
+
+trn_status trn_timing_print_json(const trn_timing *t, FILE *f, trn_err *err) {
+    cJSON *root = report_json(t);
+    char *s = root ? cJSON_Print(root) : NULL;
+    cJSON_Delete(root);
+    if (!s) return trn_err_set(err, TRN_E_NOMEM, "timing JSON: out of memory");
+    int ok = fputs(s, f) >= 0 && fputc('\n', f) != EOF;
+    cJSON_free(s);
+    return ok ? TRN_OK : trn_err_set(err, TRN_E_IO, "timing JSON: write failed");
+}
