@@ -10,6 +10,7 @@ static const cli_command commands[] = {
     {"num", cmd_num, "quantize and convert float32 data through every Trainium data type"},
     {"asm", cmd_asm, "assemble and verify a .tasm kernel into a .tprog"},
     {"disasm", cmd_disasm, "print a .tprog as .tasm"},
+    {"exec", cmd_exec, "run a kernel on a simulated NeuronCore, .npy in and out"},
     {"demo", cmd_demo, "a short tour: the catalog and the numerics"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

@@ -1,0 +1,121 @@
+/* Private header of the core layer's functional part: the core's memories, resolved
+ * operands ("views"), the load/store helpers every instruction uses, and one function per
+ * executed instruction (src/core/ops/, dispatched from exec.c). Timing lives elsewhere. */
+#ifndef TRN_CORE_IMPL_H
+#define TRN_CORE_IMPL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "trnsim/core.h"
+
+/* One memory: bytes and a per-byte written shadow (1 = written). */
+typedef struct core_mem {
+    uint8_t *data;
+    uint8_t *written;
+    uint64_t part_bytes; /* SBUF/PSUM: bytes per partition; HBM: total bytes */
+    uint32_t parts;      /* SBUF/PSUM: partitions; HBM: 1 */
+} core_mem;
+
+struct trn_core {
+    const trn_program *p; /* borrowed */
+    trn_isa_target t;
+    trn_core_opts o;
+    core_mem mem[TRN_MEM_COUNT];
+    float act_acc[TRN_MAX_PARTITIONS]; /* ScalarE reduce accumulators (one per partition) */
+    int ran;
+    int has_fault;
+    trn_fault fault;
+    uint64_t count[TRN_ENGINE_COUNT];
+    /* the instruction being executed */
+    int cur;
+    uint64_t wcount; /* elements written so far by it (SR counter) */
+    void **tmp;      /* scratch allocations of the instruction, freed after it */
+    size_t ntmp, captmp;
+};
+
+/* A resolved tile or tensor operand: the element at (partition p, free index f) of the
+ * operand lives at byte part_base(p) + off[f] of its memory. */
+typedef struct core_view {
+    const trn_tensor *t;
+    core_mem *m;
+    const char *key; /* argument name, for messages */
+    uint32_t p0;     /* first partition (memory partition index) */
+    uint32_t P;      /* partitions (HBM: 1) */
+    int64_t F;       /* elements per partition */
+    uint32_t eb;     /* bytes per element */
+    int64_t *off;    /* F byte offsets inside a partition (HBM: inside the memory) */
+} core_view;
+
+/* Every op: execute instruction c->cur of the program. */
+typedef trn_status core_op_fn(trn_core *c, const trn_instr *in);
+
+/* ---- exec.c ---------------------------------------------------------------------------- */
+
+/* Records a fault of the current instruction (status TRN_E_FAULT or TRN_E_UNSUPPORTED) and
+ * returns its status. */
+trn_status core_fault(trn_core *c, trn_status s, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+/* Scratch memory released after the instruction; NULL (after recording TRN_E_NOMEM as the
+ * caller's return) when allocation fails. */
+void *core_tmp(trn_core *c, size_t bytes);
+/* Operand `key` of the instruction, or NULL. */
+const trn_operand *core_arg(trn_core *c, const trn_instr *in, const char *key);
+/* Integer / bool / enum operand value, or `def` when absent. */
+int64_t core_arg_int(trn_core *c, const trn_instr *in, const char *key, int64_t def);
+
+/* ---- mem.c ----------------------------------------------------------------------------- */
+
+trn_status core_mem_init(trn_core *c);
+void core_mem_fini(trn_core *c);
+/* Resolves AP operand `o` into `v`, checking it lies inside its tensor and memory (a fault
+ * otherwise). */
+trn_status core_view_of(trn_core *c, const trn_operand *o, const char *key, core_view *v);
+/* Resolves operand `key`; TRN_E_FAULT (illegal operand) when absent or not a tile. */
+trn_status core_view_arg(trn_core *c, const trn_instr *in, const char *key, core_view *v);
+/* Element codes (container rule of num.h: low elem_bytes bytes) of the view, [P][F]; faults
+ * on a byte never written (naming the first). */
+trn_status core_load_codes(trn_core *c, const core_view *v, uint32_t *out);
+/* FP32 values of the view, [P][F] (trn_cvt_to_f32); packed MX types are illegal operands. */
+trn_status core_load_f32(trn_core *c, const core_view *v, float *out);
+/* Writes codes [P][F] and marks the bytes written. */
+void core_store_codes(trn_core *c, const core_view *v, const uint32_t *in);
+/* Converts FP32 values [P][F] to the view's dtype with the run's rounding (SR counter: the
+ * instruction's write count) and stores them. Packed MX types are illegal operands. */
+trn_status core_store_f32(trn_core *c, const core_view *v, const float *in);
+/* A scalar operand (immediate or [P,1] tile) as one FP32 value per partition of a P-partition
+ * operand: out[P]. An absent operand gives `def`. */
+trn_status core_load_scalar(trn_core *c, const trn_instr *in, const char *key, uint32_t P,
+                            float def, float *out);
+/* Code of FP32 x in dtype t with the run's rounding, using SR word number c->wcount++. */
+uint32_t core_encode(trn_core *c, trn_dtype t, float x);
+
+/* ---- ops/ ------------------------------------------------------------------------------ */
+
+/* ALU operator on FP32 values (docs/semantics.md); bitvec operators are not valid here. */
+float core_alu_f32(trn_alu_op op, float a, float b);
+/* Bitvec operator on 32-bit patterns. */
+uint32_t core_alu_bits(trn_alu_op op, uint32_t a, uint32_t b);
+/* Sign-extends an integer dtype's code to 32 bits (unsigned types zero-extend). */
+uint32_t core_int_bits(trn_dtype t, uint32_t code);
+
+core_op_fn core_op_dma_copy;
+core_op_fn core_op_nc_matmul;
+core_op_fn core_op_nc_matmul_mx;
+core_op_fn core_op_nc_transpose;
+core_op_fn core_op_activation;
+core_op_fn core_op_tensor_tensor;
+core_op_fn core_op_tensor_scalar;
+core_op_fn core_op_tensor_copy;
+core_op_fn core_op_memset;
+core_op_fn core_op_tensor_reduce;
+core_op_fn core_op_reciprocal;
+core_op_fn core_op_quantize_mx;
+core_op_fn core_op_tensor_partition_reduce;
+core_op_fn core_op_iota;
+core_op_fn core_op_affine_select;
+
+#endif

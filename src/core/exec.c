@@ -1,0 +1,280 @@
+/* The functional NeuronCore: creates the memories, binds HBM tensors, runs the program in
+ * program order through one switch over trn_opcode (one function per instruction in
+ * src/core/ops/), and records the first fault. docs/semantics.md is the contract.
+ *
+ * Deliberately left out: the timeline (semaphores, queues, cycles). Waits and signals of
+ * `.sync manual` kernels do not change results in program order; races between them are the
+ * timing model's to find. */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core_impl.h"
+
+trn_status trn_core_create(const trn_program *p, const trn_isa_target *t, const trn_core_opts *o,
+                           trn_core **out, trn_err *err) {
+    *out = NULL;
+    if (!p || !t || t->version < 2 || t->partitions < 1 || t->partitions > TRN_MAX_PARTITIONS)
+        return trn_err_set(err, TRN_E_INVALID, "core: no program or no valid target");
+    if (p->sbuf_bytes > t->sbuf_bytes_per_partition || p->psum_bytes > t->psum_bytes_per_partition)
+        return trn_err_set(err, TRN_E_INVALID,
+                           "core: kernel %s needs %llu SBUF and %llu PSUM bytes per partition, %s "
+                           "has %llu and %llu",
+                           p->name, (unsigned long long)p->sbuf_bytes,
+                           (unsigned long long)p->psum_bytes, t->name,
+                           (unsigned long long)t->sbuf_bytes_per_partition,
+                           (unsigned long long)t->psum_bytes_per_partition);
+    if (o && (o->round != TRN_ROUND_RNE && o->round != TRN_ROUND_SR))
+        return trn_err_set(err, TRN_E_INVALID, "core: unknown rounding mode %d", (int)o->round);
+    trn_core *c = calloc(1, sizeof *c);
+    if (!c) return trn_err_set(err, TRN_E_NOMEM, "core: out of memory");
+    c->p = p;
+    c->t = *t;
+    if (o) c->o = *o;
+    if (core_mem_init(c) != TRN_OK) {
+        trn_core_destroy(c);
+        return trn_err_set(err, TRN_E_NOMEM,
+                           "core: out of memory for SBUF %llu, PSUM %llu, HBM %llu bytes",
+                           (unsigned long long)p->sbuf_bytes, (unsigned long long)p->psum_bytes,
+                           (unsigned long long)p->hbm_bytes);
+    }
+    *out = c;
+    return TRN_OK;
+}
+
+static void tmp_reset(trn_core *c) {
+    for (size_t i = 0; i < c->ntmp; i++) free(c->tmp[i]);
+    c->ntmp = 0;
+}
+
+void trn_core_destroy(trn_core *c) {
+    if (!c) return;
+    tmp_reset(c);
+    free(c->tmp);
+    core_mem_fini(c);
+    free(c);
+}
+
+void *core_tmp(trn_core *c, size_t bytes) {
+    if (c->ntmp == c->captmp) {
+        size_t n = c->captmp ? 2 * c->captmp : 16;
+        void **a = realloc(c->tmp, n * sizeof *a);
+        if (!a) return NULL;
+        c->tmp = a;
+        c->captmp = n;
+    }
+    void *m = malloc(bytes ? bytes : 1);
+    if (m) c->tmp[c->ntmp++] = m;
+    return m;
+}
+
+trn_status core_fault(trn_core *c, trn_status s, const char *fmt, ...) {
+    if (c->has_fault) return c->fault.status;
+    const trn_instr *in = &c->p->instrs[c->cur];
+    trn_fault *f = &c->fault;
+    c->has_fault = 1;
+    f->status = s;
+    f->instr = c->cur;
+    f->op = in->op;
+    f->engine = in->engine;
+    f->line = in->line;
+    f->cycle = -1;
+    const trn_isa_op *row = trn_isa_op_get(in->op);
+    char what[320];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    snprintf(f->msg, sizeof f->msg, "%.100s:%u: %.24s (%.8s, instruction %d): %s",
+             c->p->source_path ? c->p->source_path : "<program>", (unsigned)in->line,
+             row ? row->name : "?", trn_engine_name(in->engine), c->cur, what);
+    return s;
+}
+
+const trn_operand *core_arg(trn_core *c, const trn_instr *in, const char *key) {
+    int k = trn_isa_arg_find(in->op, key);
+    if (k < 0) return NULL;
+    for (uint32_t i = 0; i < in->nargs; i++) {
+        uint64_t j = (uint64_t)in->arg0 + i;
+        if (j >= c->p->nargs) return NULL;
+        if (c->p->args[j].key == k) return &c->p->args[j];
+    }
+    return NULL;
+}
+
+int64_t core_arg_int(trn_core *c, const trn_instr *in, const char *key, int64_t def) {
+    const trn_operand *o = core_arg(c, in, key);
+    if (!o) return def;
+    if (o->kind == TRN_ARG_FLOAT) return (int64_t)o->u.imm;
+    return o->u.i;
+}
+
+int trn_core_tensor_find(const trn_core *c, const char *name) {
+    for (int i = 0; i < c->p->ntensors; i++)
+        if (c->p->tensors[i].mem == TRN_MEM_HBM && strcmp(c->p->tensors[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+/* Element count and a sanity check of an HBM tensor. */
+static trn_status hbm_tensor(const trn_core *c, int tensor, size_t n, trn_err *err,
+                             const trn_tensor **out) {
+    if (tensor < 0 || tensor >= c->p->ntensors || c->p->tensors[tensor].mem != TRN_MEM_HBM)
+        return trn_err_set(err, TRN_E_INVALID, "core: %d is not an HBM tensor", tensor);
+    const trn_tensor *t = &c->p->tensors[tensor];
+    int64_t e = 1;
+    for (int d = 0; d < t->rank; d++) e *= t->shape[d];
+    if (!t->elem_bytes || t->addr + (uint64_t)e * t->elem_bytes > c->mem[TRN_MEM_HBM].part_bytes)
+        return trn_err_set(err, TRN_E_INVALID, "core: tensor '%s' lies outside HBM", t->name);
+    if ((int64_t)n != e)
+        return trn_err_set(err, TRN_E_INVALID, "core: tensor '%s' has %lld elements, not %zu",
+                           t->name, (long long)e, n);
+    *out = t;
+    return TRN_OK;
+}
+
+/* Round to nearest even and clamp into [lo, hi]; NaN gives 0. */
+static int64_t to_int(double v, double lo, double hi) {
+    if (v != v) return 0;
+    v = nearbyint(v);
+    if (v < lo) v = lo;
+    if (v > hi) v = hi;
+    return (int64_t)v;
+}
+
+trn_status trn_core_tensor_write(trn_core *c, int tensor, const double *vals, size_t n,
+                                 trn_err *err) {
+    const trn_tensor *t;
+    trn_status s = hbm_tensor(c, tensor, n, err, &t);
+    if (s != TRN_OK) return s;
+    uint8_t *d = c->mem[TRN_MEM_HBM].data + t->addr, *w = c->mem[TRN_MEM_HBM].written + t->addr;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t code;
+        double v = vals[i];
+        if (t->packed)
+            code = (uint32_t)to_int(v, 0, 4294967295.0);
+        else if (trn_dtype_is_int(t->dtype)) {
+            switch (t->dtype) {
+            case TRN_DTYPE_INT8: code = (uint32_t)to_int(v, -128, 127); break;
+            case TRN_DTYPE_INT16: code = (uint32_t)to_int(v, -32768, 32767); break;
+            case TRN_DTYPE_INT32: code = (uint32_t)to_int(v, -2147483648.0, 2147483647.0); break;
+            case TRN_DTYPE_UINT8: code = (uint32_t)to_int(v, 0, 255); break;
+            case TRN_DTYPE_UINT16: code = (uint32_t)to_int(v, 0, 65535); break;
+            default: code = (uint32_t)to_int(v, 0, 4294967295.0); break;
+            }
+        } else {
+            code = trn_cvt_from_f32(t->dtype, (float)v, &TRN_CVT_RNE, 0);
+        }
+        for (uint32_t b = 0; b < t->elem_bytes; b++) {
+            d[i * t->elem_bytes + b] = (uint8_t)(code >> (8 * b));
+            w[i * t->elem_bytes + b] = 1;
+        }
+    }
+    return TRN_OK;
+}
+
+trn_status trn_core_tensor_read(const trn_core *c, int tensor, double *vals, size_t n,
+                                size_t *unwritten, trn_err *err) {
+    const trn_tensor *t;
+    trn_status s = hbm_tensor(c, tensor, n, err, &t);
+    if (s != TRN_OK) return s;
+    const uint8_t *d = c->mem[TRN_MEM_HBM].data + t->addr;
+    const uint8_t *w = c->mem[TRN_MEM_HBM].written + t->addr;
+    size_t un = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t code = 0;
+        int ok = 1;
+        for (uint32_t b = 0; b < t->elem_bytes; b++) {
+            code |= (uint32_t)d[i * t->elem_bytes + b] << (8 * b);
+            ok &= w[i * t->elem_bytes + b];
+        }
+        if (!ok) {
+            un++;
+            vals[i] = 0;
+        } else if (t->packed || t->dtype == TRN_DTYPE_UINT32 || t->dtype == TRN_DTYPE_UINT16 ||
+                   t->dtype == TRN_DTYPE_UINT8) {
+            vals[i] = (double)code;
+        } else if (trn_dtype_is_int(t->dtype)) {
+            vals[i] = (double)(int32_t)core_int_bits(t->dtype, code);
+        } else {
+            vals[i] = (double)trn_cvt_to_f32(t->dtype, code);
+        }
+    }
+    if (unwritten) *unwritten = un;
+    return TRN_OK;
+}
+
+/* The one dispatch: opcode to semantics. Every row not listed is reported, not skipped. */
+static trn_status execute(trn_core *c, const trn_instr *in) {
+    switch (in->op) {
+    case TRN_OP_DMA_COPY: return core_op_dma_copy(c, in);
+    case TRN_OP_NC_MATMUL: return core_op_nc_matmul(c, in);
+    case TRN_OP_NC_MATMUL_MX: return core_op_nc_matmul_mx(c, in);
+    case TRN_OP_NC_TRANSPOSE: return core_op_nc_transpose(c, in);
+    case TRN_OP_ACTIVATION:
+    case TRN_OP_ACTIVATION_REDUCE: return core_op_activation(c, in);
+    case TRN_OP_TENSOR_TENSOR: return core_op_tensor_tensor(c, in);
+    case TRN_OP_TENSOR_SCALAR: return core_op_tensor_scalar(c, in);
+    case TRN_OP_TENSOR_COPY: return core_op_tensor_copy(c, in);
+    case TRN_OP_MEMSET: return core_op_memset(c, in);
+    case TRN_OP_TENSOR_REDUCE: return core_op_tensor_reduce(c, in);
+    case TRN_OP_RECIPROCAL: return core_op_reciprocal(c, in);
+    case TRN_OP_QUANTIZE_MX: return core_op_quantize_mx(c, in);
+    case TRN_OP_TENSOR_PARTITION_REDUCE: return core_op_tensor_partition_reduce(c, in);
+    case TRN_OP_IOTA: return core_op_iota(c, in);
+    case TRN_OP_AFFINE_SELECT: return core_op_affine_select(c, in);
+    default: {
+        const trn_isa_op *row = trn_isa_op_get(in->op);
+        return core_fault(c, TRN_E_UNSUPPORTED,
+                          "instruction %s is not yet executed by the simulator (docs/semantics.md "
+                          "lists the executed ones)",
+                          row ? row->name : "?");
+    }
+    }
+}
+
+trn_status trn_core_run(trn_core *c, trn_err *err) {
+    if (c->ran) return trn_err_set(err, TRN_E_INVALID, "core: a core runs its program once");
+    c->ran = 1;
+    const trn_program *p = c->p;
+    for (int i = 0; i < p->ntensors; i++) {
+        const trn_tensor *t = &p->tensors[i];
+        if (t->role != TRN_ROLE_INPUT || t->mem != TRN_MEM_HBM) continue;
+        const uint8_t *w = c->mem[TRN_MEM_HBM].written;
+        int any = 0;
+        for (uint64_t b = t->addr; b < t->addr + t->bytes && b < c->mem[TRN_MEM_HBM].part_bytes;
+             b++)
+            any |= w[b];
+        if (!any && t->bytes)
+            return trn_err_set(err, TRN_E_INVALID, "kernel %s: input '%s' was never given", p->name,
+                               t->name);
+    }
+    for (int i = 0; i < p->ninstrs; i++) {
+        const trn_instr *in = &p->instrs[i];
+        c->cur = i;
+        c->wcount = 0;
+        trn_status s = execute(c, in);
+        tmp_reset(c);
+        if (s == TRN_E_NOMEM && !c->has_fault)
+            return trn_err_set(err, TRN_E_NOMEM, "core: out of memory in instruction %d", i);
+        if (s != TRN_OK) return trn_err_set(err, s, "%s", c->fault.msg);
+        if ((unsigned)in->engine < TRN_ENGINE_COUNT) c->count[in->engine]++;
+    }
+    return TRN_OK;
+}
+
+const trn_fault *trn_core_fault(const trn_core *c) {
+    return c->has_fault ? &c->fault : NULL;
+}
+
+uint64_t trn_core_instr_count(const trn_core *c, trn_engine e) {
+    return (unsigned)e < TRN_ENGINE_COUNT ? c->count[e] : 0;
+}
+
+uint64_t trn_core_instr_total(const trn_core *c) {
+    uint64_t n = 0;
+    for (int e = 0; e < TRN_ENGINE_COUNT; e++) n += c->count[e];
+    return n;
+}

@@ -1,0 +1,126 @@
+/* ScalarE instructions: activation and activation_reduce,
+ *   y = f(fmaf(data, scale, bias))  (FP32, one rounding),  dst = y rounded to dst's dtype,
+ * with an optional free-dim reduction of the FP32 y values into the engine's per-partition
+ * accumulators (reduce_cmd) and out to reduce_res.
+ *
+ * Functions are evaluated in double precision with libm on the FP32 argument and rounded once
+ * to FP32: the hardware's piecewise-polynomial tables and their error are not public, so the
+ * simulator gives the (nearly) correctly rounded value everywhere, including outside the
+ * documented valid ranges (sin beyond [-pi, pi] etc.), where hardware results are undefined.
+ *
+ * Deliberately left out: activate2 (v4) and the activation-table load cost (timing). */
+#include <math.h>
+
+#include "core_impl.h"
+
+static double sigm(double x) {
+    return 1.0 / (1.0 + exp(-x));
+}
+
+/* f of trn_act_func in double precision. */
+static double act(trn_act_func f, double x) {
+    const double rs2 = 0.70710678118654752440, rs2pi = 0.39894228040143267794;
+    switch (f) {
+    case TRN_ACT_COPY: return x;
+    case TRN_ACT_EXP: return exp(x);
+    case TRN_ACT_LOG: return log(x);
+    case TRN_ACT_TANH: return tanh(x);
+    case TRN_ACT_SIGMOID: return sigm(x);
+    case TRN_ACT_RELU: return x > 0 ? x : 0.0 * (x == x ? 1 : x); /* NaN stays NaN, -0 -> +0 */
+    case TRN_ACT_GELU: return 0.5 * x * (1.0 + erf(x * rs2));
+    case TRN_ACT_GELU_APPRX_TANH:
+        return 0.5 * x * (1.0 + tanh(0.79788456080286535588 * (x + 0.044715 * x * x * x)));
+    case TRN_ACT_GELU_APPRX_SIGMOID: return x * sigm(1.702 * x);
+    case TRN_ACT_GELU_DX: return 0.5 * (1.0 + erf(x * rs2)) + x * rs2pi * exp(-0.5 * x * x);
+    case TRN_ACT_SILU: return x * sigm(x);
+    case TRN_ACT_SILU_DX: {
+        double s = sigm(x);
+        return s * (1.0 + x * (1.0 - s));
+    }
+    case TRN_ACT_MISH: return x * tanh(log1p(exp(x)));
+    case TRN_ACT_SOFTPLUS: return x > 30 ? x + log1p(exp(-x)) : log1p(exp(x));
+    case TRN_ACT_ERF: return erf(x);
+    case TRN_ACT_ERF_DX: return 1.12837916709551257390 * exp(-x * x);
+    case TRN_ACT_SQRT: return sqrt(x);
+    case TRN_ACT_RSQRT: return 1.0 / sqrt(x);
+    case TRN_ACT_RECIPROCAL: return 1.0 / x;
+    case TRN_ACT_SQUARE: return x * x;
+    case TRN_ACT_SIN: return sin(x);
+    case TRN_ACT_COS: return cos(x);
+    case TRN_ACT_ARCTAN: return atan(x);
+    case TRN_ACT_SIGN: return x > 0 ? 1.0 : x < 0 ? -1.0 : x; /* +-0 and NaN unchanged */
+    case TRN_ACT_ABS: return fabs(x);
+    default: return NAN;
+    }
+}
+
+/* Reduction step of an accumulator; 0 when `op` is not a reduce operator of ScalarE. */
+static int reduce_ok(trn_alu_op op) {
+    return op == TRN_ALU_ADD || op == TRN_ALU_MAXIMUM || op == TRN_ALU_MINIMUM ||
+           op == TRN_ALU_ABS_MAX || op == TRN_ALU_ABS_MIN;
+}
+
+static float reduce_init(trn_alu_op op) {
+    switch (op) {
+    case TRN_ALU_MAXIMUM: return -INFINITY;
+    case TRN_ALU_MINIMUM: return INFINITY;
+    case TRN_ALU_ABS_MIN: return INFINITY;
+    default: return 0.0f; /* add, abs_max */
+    }
+}
+
+trn_status core_op_activation(trn_core *c, const trn_instr *in) {
+    core_view d, x;
+    trn_status st = core_view_arg(c, in, "data", &x);
+    if (st == TRN_OK) st = core_view_arg(c, in, "dst", &d);
+    if (st != TRN_OK) return st;
+    if (d.P != x.P || d.F != x.F)
+        return core_fault(c, TRN_E_FAULT, "illegal operand: dst and data shapes differ");
+    trn_act_func fn = (trn_act_func)core_arg_int(c, in, "op", TRN_ACT_COPY);
+    if ((unsigned)fn >= TRN_ACT_COUNT)
+        return core_fault(c, TRN_E_FAULT, "illegal operand: activation function %d", (int)fn);
+    size_t P = x.P, F = (size_t)x.F;
+    float *v = core_tmp(c, P * F * sizeof *v), *scale = core_tmp(c, P * sizeof *scale),
+          *bias = core_tmp(c, P * sizeof *bias);
+    if (!v || !scale || !bias) return TRN_E_NOMEM;
+    if ((st = core_load_scalar(c, in, "scale", x.P, 1.0f, scale)) != TRN_OK ||
+        (st = core_load_scalar(c, in, "bias", x.P, 0.0f, bias)) != TRN_OK ||
+        (st = core_load_f32(c, &x, v)) != TRN_OK)
+        return st;
+    for (size_t p = 0; p < P; p++)
+        for (size_t f = 0; f < F; f++)
+            v[p * F + f] = (float)act(fn, (double)fmaf(v[p * F + f], scale[p], bias[p]));
+
+    /* the reduction: reduce_res given (or activation_reduce) means reset_reduce by default */
+    const trn_operand *rr = core_arg(c, in, "reduce_res");
+    int64_t cmd =
+        core_arg_int(c, in, "reduce_cmd", rr ? TRN_REDUCE_CMD_RESET_REDUCE : TRN_REDUCE_CMD_IDLE);
+    trn_alu_op rop = (trn_alu_op)core_arg_int(c, in, "reduce_op", TRN_ALU_ADD);
+    if (cmd == TRN_REDUCE_CMD_LOAD_REDUCE)
+        return core_fault(c, TRN_E_UNSUPPORTED,
+                          "reduce_cmd=load_reduce is not yet executed by the simulator");
+    if (cmd != TRN_REDUCE_CMD_IDLE && !reduce_ok(rop))
+        return core_fault(c, TRN_E_FAULT,
+                          "illegal operand: reduce_op %s (ScalarE reduces with add, maximum, "
+                          "minimum, abs_max, abs_min)",
+                          trn_alu_name(rop));
+    if (P > TRN_MAX_PARTITIONS || x.p0 + P > TRN_MAX_PARTITIONS)
+        return core_fault(c, TRN_E_FAULT, "illegal operand: too many partitions");
+    if (cmd == TRN_REDUCE_CMD_RESET || cmd == TRN_REDUCE_CMD_RESET_REDUCE)
+        for (size_t p = 0; p < P; p++) c->act_acc[x.p0 + p] = reduce_init(rop);
+    if (cmd == TRN_REDUCE_CMD_REDUCE || cmd == TRN_REDUCE_CMD_RESET_REDUCE)
+        for (size_t p = 0; p < P; p++) {
+            float a = c->act_acc[x.p0 + p];
+            for (size_t f = 0; f < F; f++) a = core_alu_f32(rop, a, v[p * F + f]);
+            c->act_acc[x.p0 + p] = a;
+        }
+    if ((st = core_store_f32(c, &d, v)) != TRN_OK) return st;
+    if (rr) {
+        core_view r;
+        if ((st = core_view_of(c, rr, "reduce_res", &r)) != TRN_OK) return st;
+        if (r.P != P || r.F != 1)
+            return core_fault(c, TRN_E_FAULT, "illegal operand: reduce_res must be [%zu, 1]", P);
+        return core_store_f32(c, &r, c->act_acc + x.p0);
+    }
+    return TRN_OK;
+}
