@@ -86,6 +86,19 @@ TASM
 expect 0 "$TRN" exec "$T/xor.tasm" --chip trn2 --in i="$T/i.npy" --out o="$T/o.npy"
 python3 "$T/npy.py" xor "$T" && ok || bad "int32 xor output"
 
+# timing: the report follows the run; --timing-only needs no inputs and gives the identical
+# timeline (DESIGN.md: the timing model never needs data); the trace is valid Chrome JSON
+expect 0 "$TRN" exec $K --chip trn2 --param N=1024 --in a="$T/a.npy" --in b="$T/b.npy" --json --trace "$T/t1.json"
+cp "$T/out" "$T/full.json"
+expect 0 "$TRN" exec $K --chip trn2 --param N=1024 --timing-only --json --trace "$T/t2.json"
+python3 -c 'import json,sys; a=json.load(open(sys.argv[1]))["timing"]; b=json.load(open(sys.argv[2]))["timing"]; sys.exit(0 if a == b and a["total_ns"] > 0 else 1)' "$T/full.json" "$T/out" && ok || bad "timing differs between a full and a --timing-only run"
+cmp -s "$T/t1.json" "$T/t2.json" && ok || bad "traces differ between a full and a --timing-only run"
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); n={e["args"]["name"] for e in d["traceEvents"] if e.get("ph")=="M" and e.get("name")=="thread_name"}; sys.exit(0 if "DVE" in n and any(x.startswith("DMA") for x in n) else 1)' "$T/t1.json" && ok || bad "trace lacks DVE and DMA tracks"
+expect 0 "$TRN" exec $K --chip trn3 --param N=1024 --timing-only
+has out "critical path: bound by"
+expect 3 "$TRN" exec $K --chip trn2 --param N=1024 --timing-only --trace "$T/nodir/t.json"
+has err "nodir"
+
 # 1: faults name the file, line, instruction and engine
 cat >"$T/uninit.tasm" <<'TASM'
 .input  a f32 [128, 1024]
@@ -117,9 +130,8 @@ expect 2 "$TRN" exec $K --param N=1024 --in a="$T/a.npy" --in b="$T/b.npy"
 has err "--chip NAME is required"
 expect 2 "$TRN" exec $K --chip trn2 --param N=1024 --in a="$T/a.npy"
 has err "input 'b' of kernel tensor_add was not given"
-expect 2 "$TRN" exec $K --chip trn2 --trace "$T/t.json" --in a="$T/a.npy" --in b="$T/b.npy"
-has err "not available yet"
-expect 2 "$TRN" exec $K --chip trn2 --timing-only
+expect 2 "$TRN" exec $K --chip trn2 --timing-only --out c="$T/c.npy"
+has err "cannot be written"
 expect 2 "$TRN" exec $K --chip trn2 --round up
 expect 2 "$TRN" exec $K --chip nosuchchip
 expect 2 "$TRN" exec $K --chip trn2 --in a

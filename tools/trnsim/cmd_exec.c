@@ -1,20 +1,23 @@
 /* trnsim exec: assemble (or load) a kernel, bind its HBM inputs from .npy files, run it on
- * one functional NeuronCore of a chip, write the requested outputs as .npy and print what
- * ran. The work is in the isa and core layers; --trace and --timing-only belong to the timing
- * model and are refused until it is wired in. */
+ * one functional NeuronCore of a chip, write the requested outputs as .npy, and report how
+ * long it would take (the timing model: per-engine busy time, utilization, the bound) with an
+ * optional Perfetto trace. The work is in the isa and core layers; the functional run and the
+ * timing model are independent, so --timing-only skips the arithmetic and gives the same
+ * timeline. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 #include "trnsim/core.h"
+#include "trnsim/timing.h"
 
 #define MAX_BIND 64
 
 static void help(void) {
     printf("usage: trnsim exec KERNEL.(tasm|tprog) --chip NAME [--param K=V]...\n"
            "                   [--in NAME=FILE.npy]... [--out NAME=FILE.npy]... [--json]\n"
-           "                   [--round rne|sr] [--seed N]\n\n"
+           "                   [--round rne|sr] [--seed N] [--timing-only] [--trace FILE.json]\n\n"
            "Runs a kernel on one simulated NeuronCore of chip NAME (trn1, trn2, trn3 ...): a\n"
            ".tasm is assembled first, either form is verified for the chip's core version.\n"
            "Results are bit-exact per docs/semantics.md and never depend on timing.\n\n"
@@ -23,7 +26,10 @@ static void help(void) {
            "  --in NAME=FILE    bind input NAME to a .npy (converted to its dtype with RNE;\n"
            "                    the shape must match exactly); every .input must be given\n"
            "  --out NAME=FILE   write output NAME as .npy (float32, or its integer type)\n"
-           "  --json            print the summary as JSON\n"
+           "  --json            print the summary and the timing report as JSON\n"
+           "  --timing-only     skip the arithmetic: the timeline only (inputs not needed)\n"
+           "  --trace FILE      write a Chrome/Perfetto trace (one track per engine and DMA\n"
+           "                    queue; open it in ui.perfetto.dev)\n"
            "  --round rne|sr    rounding of every down-cast (default rne)\n"
            "  --seed N          stochastic rounding seed (default 0)\n\n"
            "Exit codes: 0 success, 1 the kernel faulted (the message names the instruction,\n"
@@ -198,6 +204,24 @@ done:
     return rc;
 }
 
+/* The report of a --timing-only run: the timeline, no values. */
+static int report_timing_only(const trn_program *p, const char *chip, const trn_isa_target *target,
+                              const trn_timing *tm, int json, const char *trace) {
+    if (json) {
+        printf("{\"kernel\": \"%s\", \"chip\": \"%s\", \"core\": \"%s\", \"instructions\": %d, "
+               "\"timing_only\": true, \"timing\": ",
+               p->name, chip, target->name, p->ninstrs);
+        trn_timing_print_json(tm, stdout, NULL);
+        printf("}\n");
+    } else {
+        printf("kernel %s on %s (%s), timing only: %d instructions\n\n", p->name, chip,
+               target->name, p->ninstrs);
+        trn_timing_print(tm, stdout);
+        if (trace) printf("trace: %s\n", trace);
+    }
+    return CLI_EXIT_OK;
+}
+
 static int ends_with(const char *s, const char *suf) {
     size_t a = strlen(s), b = strlen(suf);
     return a >= b && strcmp(s + a - b, suf) == 0;
@@ -207,7 +231,8 @@ int cmd_exec(trn_cli *cli, int argc, char **argv) {
     const char *in = NULL, *chip = NULL, *round = NULL, *seed_s = NULL, *v = NULL;
     trn_param params[MAX_BIND];
     bind ins[MAX_BIND], outs[MAX_BIND];
-    int nin = 0, nout = 0, json = 0;
+    int nin = 0, nout = 0, json = 0, timing_only = 0;
+    const char *trace = NULL;
     trn_asm_opts opts = {0};
     for (int i = 1; i < argc; i++) {
         int m;
@@ -217,12 +242,10 @@ int cmd_exec(trn_cli *cli, int argc, char **argv) {
         }
         if (strcmp(argv[i], "--json") == 0) {
             json = 1;
-        } else if (strcmp(argv[i], "--timing-only") == 0 || strncmp(argv[i], "--trace", 7) == 0) {
-            cli_error("exec",
-                      "%s is not available yet: the timing model is not wired into "
-                      "`trnsim exec` (results here are functional only)",
-                      argv[i]);
-            return CLI_EXIT_USAGE;
+        } else if (strcmp(argv[i], "--timing-only") == 0) {
+            timing_only = 1;
+        } else if ((m = cli_opt("exec", argc, argv, &i, "--trace", &trace)) != 0) {
+            if (m < 0) return CLI_EXIT_USAGE;
         } else if ((m = cli_opt("exec", argc, argv, &i, "--chip", &chip)) != 0) {
             if (m < 0) return CLI_EXIT_USAGE;
         } else if ((m = cli_opt("exec", argc, argv, &i, "--round", &round)) != 0) {
@@ -253,6 +276,10 @@ int cmd_exec(trn_cli *cli, int argc, char **argv) {
         } else {
             in = argv[i];
         }
+    }
+    if (timing_only && nout) {
+        cli_error("exec", "--timing-only computes no values, so --out cannot be written");
+        return CLI_EXIT_USAGE;
     }
     if (!in || !chip) {
         cli_error("exec", "%s (try `trnsim exec --help`)",
@@ -287,6 +314,7 @@ int cmd_exec(trn_cli *cli, int argc, char **argv) {
     opts.overrides = params;
     trn_program *p = NULL;
     trn_core *core = NULL;
+    trn_timing *tm = NULL;
     trn_status st = tprog ? trn_program_read_tprog(in, &p, &err)
                           : trn_program_assemble_file(in, &opts, &p, &err);
     if (st != TRN_OK) {
@@ -303,6 +331,24 @@ int cmd_exec(trn_cli *cli, int argc, char **argv) {
     if (trn_program_verify(p, &target, &err) != TRN_OK) {
         cli_error("exec", "%s", err.msg);
         rc = CLI_EXIT_BADINPUT;
+        goto done;
+    }
+    /* The timeline first: it needs no data, and a deadlocking manual-sync kernel is reported
+     * before anything runs. */
+    trn_timing_opts to;
+    trn_timing_opts_init(&to);
+    if ((st = trn_timing_run(p, hc->core, hc, &to, &tm, &err)) != TRN_OK) {
+        cli_error("exec", "%s%s", st == TRN_E_FAULT ? "fault: " : "", err.msg);
+        rc = st == TRN_E_FAULT ? CLI_EXIT_FAIL : cli_exit_for(st);
+        goto done;
+    }
+    if (trace && trn_timing_write_trace(tm, p, trace, &err) != TRN_OK) {
+        cli_error("exec", "--trace: %s", err.msg);
+        rc = CLI_EXIT_BADINPUT;
+        goto done;
+    }
+    if (timing_only) {
+        rc = report_timing_only(p, chip, &target, tm, json, trace);
         goto done;
     }
     if (trn_core_create(p, &target, &co, &core, &err) != TRN_OK) {
@@ -352,15 +398,20 @@ int cmd_exec(trn_cli *cli, int argc, char **argv) {
                    trn_engine_name(f->engine), (unsigned)f->line,
                    f->status == TRN_E_UNSUPPORTED ? "true" : "false");
         } else {
-            printf("null}\n");
+            printf("null");
         }
+        printf(", \"timing\": ");
+        trn_timing_print_json(tm, stdout, NULL);
+        printf("}\n");
     } else if (st == TRN_OK) {
         printf("%s: kernel %s on %s (%s): %llu instructions executed (", in, p->name, chip,
                target.name, (unsigned long long)trn_core_instr_total(core));
         for (int e = 0; e < TRN_ENGINE_COUNT; e++)
             printf("%s%s %llu", e ? ", " : "", trn_engine_short((trn_engine)e),
                    (unsigned long long)trn_core_instr_count(core, (trn_engine)e));
-        printf(")\n");
+        printf(")\n\n");
+        trn_timing_print(tm, stdout);
+        if (trace) printf("trace: %s\n", trace);
     }
     if (st != TRN_OK) goto done;
     for (int j = 0; j < nout; j++) {
@@ -368,6 +419,7 @@ int cmd_exec(trn_cli *cli, int argc, char **argv) {
         if (!json) printf("  %s -> %s\n", outs[j].name, outs[j].file);
     }
 done:
+    trn_timing_destroy(tm);
     trn_core_destroy(core);
     trn_program_destroy(p);
     return rc;
