@@ -117,11 +117,11 @@ cat >"$T/bn.tasm" <<'TASM'
 .sbuf   x f32 [128, 512]
 .sbuf   y f32 [128, 6]
 dma_copy dst=x src=a[:, 0:512]
-bn_stats dst=y data=x
+sequence_bounds dst=y segment_ids=x
 dma_copy dst=c src=y
 TASM
 expect 1 "$TRN" exec "$T/bn.tasm" --chip trn2 --in a="$T/a.npy" --json
-has err "bn.tasm:6: bn_stats"
+has err "bn.tasm:6: sequence_bounds"
 has err "not yet executed by the simulator"
 has out '"unsupported": true'
 

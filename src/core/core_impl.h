@@ -22,7 +22,15 @@ struct trn_core {
     trn_isa_target t;
     trn_core_opts o;
     core_mem mem[TRN_MEM_COUNT];
-    float act_acc[TRN_MAX_PARTITIONS]; /* ScalarE reduce accumulators (one per partition) */
+    float act_acc[TRN_MAX_PARTITIONS];       /* ScalarE reduce accumulators (one per partition) */
+    float dve_acc[TRN_MAX_PARTITIONS];       /* VectorE accumulators (exponential, range_select,
+                                                select_reduce, tensor_scalar_reduce/_cumulative) */
+    uint8_t dve_acc_set[TRN_MAX_PARTITIONS]; /* 1 once a dve_acc was reset or loaded */
+    /* PRNG states, XORWOW (x0..x4, counter d) per lane (docs/semantics.md): VectorE has 4 per
+     * lane, GpSimd 1. Seeded from trn_core_opts.seed on first use (rng_ready). */
+    uint32_t rng_dve[TRN_MAX_PARTITIONS][4][6];
+    uint32_t rng_pool[TRN_MAX_PARTITIONS][6];
+    int rng_ready;
     int ran;
     int has_fault;
     trn_fault fault;
@@ -83,6 +91,9 @@ trn_status core_load_codes(trn_core *c, const core_view *v, uint32_t *out);
 trn_status core_load_f32(trn_core *c, const core_view *v, float *out);
 /* Writes codes [P][F] and marks the bytes written. */
 void core_store_codes(trn_core *c, const core_view *v, const uint32_t *in);
+/* Writes code i only where mask[i] != 0 (the other elements are neither read nor written). */
+void core_store_codes_masked(trn_core *c, const core_view *v, const uint32_t *in,
+                             const uint8_t *mask);
 /* Converts FP32 values [P][F] to the view's dtype with the run's rounding (SR counter: the
  * instruction's write count) and stores them. Packed MX types are illegal operands. */
 trn_status core_store_f32(trn_core *c, const core_view *v, const float *in);
@@ -117,5 +128,30 @@ core_op_fn core_op_quantize_mx;
 core_op_fn core_op_tensor_partition_reduce;
 core_op_fn core_op_iota;
 core_op_fn core_op_affine_select;
+core_op_fn core_op_activate2;
+core_op_fn core_op_scalar_tensor_tensor;
+core_op_fn core_op_tensor_scalar_reduce;
+core_op_fn core_op_tensor_scalar_cumulative;
+core_op_fn core_op_tensor_tensor_scan;
+core_op_fn core_op_tensor_copy_predicated;
+core_op_fn core_op_range_select;
+core_op_fn core_op_select_reduce;
+core_op_fn core_op_exponential;
+core_op_fn core_op_bn_stats;
+core_op_fn core_op_bn_aggr;
+core_op_fn core_op_max8;
+core_op_fn core_op_nc_find_index8;
+core_op_fn core_op_nc_match_replace8;
+core_op_fn core_op_nc_stream_shuffle;
+core_op_fn core_op_rng;
+core_op_fn core_op_set_rng_seed;
+core_op_fn core_op_rand2;
+core_op_fn core_op_rand_set_state;
+core_op_fn core_op_rand_get_state;
+core_op_fn core_op_dropout;
+core_op_fn core_op_nc_n_gather;
+core_op_fn core_op_nonzero_with_count;
+core_op_fn core_op_dma_transpose;
+core_op_fn core_op_dma_compute;
 
 #endif

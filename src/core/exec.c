@@ -225,6 +225,31 @@ static trn_status execute(trn_core *c, const trn_instr *in) {
     case TRN_OP_TENSOR_PARTITION_REDUCE: return core_op_tensor_partition_reduce(c, in);
     case TRN_OP_IOTA: return core_op_iota(c, in);
     case TRN_OP_AFFINE_SELECT: return core_op_affine_select(c, in);
+    case TRN_OP_ACTIVATE2: return core_op_activate2(c, in);
+    case TRN_OP_SCALAR_TENSOR_TENSOR: return core_op_scalar_tensor_tensor(c, in);
+    case TRN_OP_TENSOR_SCALAR_REDUCE: return core_op_tensor_scalar_reduce(c, in);
+    case TRN_OP_TENSOR_SCALAR_CUMULATIVE: return core_op_tensor_scalar_cumulative(c, in);
+    case TRN_OP_TENSOR_TENSOR_SCAN: return core_op_tensor_tensor_scan(c, in);
+    case TRN_OP_TENSOR_COPY_PREDICATED: return core_op_tensor_copy_predicated(c, in);
+    case TRN_OP_RANGE_SELECT: return core_op_range_select(c, in);
+    case TRN_OP_SELECT_REDUCE: return core_op_select_reduce(c, in);
+    case TRN_OP_EXPONENTIAL: return core_op_exponential(c, in);
+    case TRN_OP_BN_STATS: return core_op_bn_stats(c, in);
+    case TRN_OP_BN_AGGR: return core_op_bn_aggr(c, in);
+    case TRN_OP_MAX8: return core_op_max8(c, in);
+    case TRN_OP_NC_FIND_INDEX8: return core_op_nc_find_index8(c, in);
+    case TRN_OP_NC_MATCH_REPLACE8: return core_op_nc_match_replace8(c, in);
+    case TRN_OP_NC_STREAM_SHUFFLE: return core_op_nc_stream_shuffle(c, in);
+    case TRN_OP_RNG: return core_op_rng(c, in);
+    case TRN_OP_SET_RNG_SEED: return core_op_set_rng_seed(c, in);
+    case TRN_OP_RAND2: return core_op_rand2(c, in);
+    case TRN_OP_RAND_SET_STATE: return core_op_rand_set_state(c, in);
+    case TRN_OP_RAND_GET_STATE: return core_op_rand_get_state(c, in);
+    case TRN_OP_DROPOUT: return core_op_dropout(c, in);
+    case TRN_OP_NC_N_GATHER: return core_op_nc_n_gather(c, in);
+    case TRN_OP_NONZERO_WITH_COUNT: return core_op_nonzero_with_count(c, in);
+    case TRN_OP_DMA_TRANSPOSE: return core_op_dma_transpose(c, in);
+    case TRN_OP_DMA_COMPUTE: return core_op_dma_compute(c, in);
     default: {
         const trn_isa_op *row = trn_isa_op_get(in->op);
         return core_fault(c, TRN_E_UNSUPPORTED,

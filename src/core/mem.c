@@ -179,6 +179,22 @@ void core_store_codes(trn_core *c, const core_view *v, const uint32_t *in) {
     }
 }
 
+void core_store_codes_masked(trn_core *c, const core_view *v, const uint32_t *in,
+                             const uint8_t *mask) {
+    (void)c;
+    for (uint32_t p = 0; p < v->P; p++) {
+        for (int64_t f = 0; f < v->F; f++) {
+            size_t i = (size_t)p * (size_t)v->F + (size_t)f;
+            if (!mask[i]) continue;
+            uint8_t *d = at(v, p, f, v->m->data), *w = at(v, p, f, v->m->written);
+            for (uint32_t b = 0; b < v->eb; b++) {
+                d[b] = (uint8_t)(in[i] >> (8 * b));
+                w[b] = 1;
+            }
+        }
+    }
+}
+
 uint32_t core_encode(trn_core *c, trn_dtype t, float x) {
     uint32_t rand = 0;
     if (c->o.round == TRN_ROUND_SR)

@@ -1,4 +1,4 @@
-/* ScalarE instructions: activation and activation_reduce,
+/* ScalarE instructions: activation, activation_reduce and activate2 (v4),
  *   y = f(fmaf(data, scale, bias))  (FP32, one rounding),  dst = y rounded to dst's dtype,
  * with an optional free-dim reduction of the FP32 y values into the engine's per-partition
  * accumulators (reduce_cmd) and out to reduce_res.
@@ -8,7 +8,8 @@
  * simulator gives the (nearly) correctly rounded value everywhere, including outside the
  * documented valid ranges (sin beyond [-pi, pi] etc.), where hardware results are undefined.
  *
- * Deliberately left out: activate2 (v4) and the activation-table load cost (timing). */
+ * Deliberately left out: the activation-table load cost (timing) and load_reduce of
+ * activation (no initial value is documented for it). */
 #include <math.h>
 
 #include "core_impl.h"
@@ -99,6 +100,84 @@ trn_status core_op_activation(trn_core *c, const trn_instr *in) {
     if (cmd == TRN_REDUCE_CMD_LOAD_REDUCE)
         return core_fault(c, TRN_E_UNSUPPORTED,
                           "reduce_cmd=load_reduce is not yet executed by the simulator");
+    if (cmd != TRN_REDUCE_CMD_IDLE && !reduce_ok(rop))
+        return core_fault(c, TRN_E_FAULT,
+                          "illegal operand: reduce_op %s (ScalarE reduces with add, maximum, "
+                          "minimum, abs_max, abs_min)",
+                          trn_alu_name(rop));
+    if (P > TRN_MAX_PARTITIONS || x.p0 + P > TRN_MAX_PARTITIONS)
+        return core_fault(c, TRN_E_FAULT, "illegal operand: too many partitions");
+    if (cmd == TRN_REDUCE_CMD_RESET || cmd == TRN_REDUCE_CMD_RESET_REDUCE)
+        for (size_t p = 0; p < P; p++) c->act_acc[x.p0 + p] = reduce_init(rop);
+    if (cmd == TRN_REDUCE_CMD_REDUCE || cmd == TRN_REDUCE_CMD_RESET_REDUCE)
+        for (size_t p = 0; p < P; p++) {
+            float a = c->act_acc[x.p0 + p];
+            for (size_t f = 0; f < F; f++) a = core_alu_f32(rop, a, v[p * F + f]);
+            c->act_acc[x.p0 + p] = a;
+        }
+    if ((st = core_store_f32(c, &d, v)) != TRN_OK) return st;
+    if (rr) {
+        core_view r;
+        if ((st = core_view_of(c, rr, "reduce_res", &r)) != TRN_OK) return st;
+        if (r.P != P || r.F != 1)
+            return core_fault(c, TRN_E_FAULT, "illegal operand: reduce_res must be [%zu, 1]", P);
+        return core_store_f32(c, &r, c->act_acc + x.p0);
+    }
+    return TRN_OK;
+}
+
+/* activate2 (v4): v = (data op0 imm0) op1 imm1 (each op one FP32 rounding; bypass skips it,
+ * reverse puts the immediate first), y = f(v), the same reduction as activation. relu_param
+ * (ours): with op=relu, negative v give relu_param * v (PReLU); 0 (default) is plain relu. */
+trn_status core_op_activate2(trn_core *c, const trn_instr *in) {
+    core_view d, x;
+    trn_status st = core_view_arg(c, in, "data", &x);
+    if (st == TRN_OK) st = core_view_arg(c, in, "dst", &d);
+    if (st != TRN_OK) return st;
+    if (d.P != x.P || d.F != x.F)
+        return core_fault(c, TRN_E_FAULT, "illegal operand: dst and data shapes differ");
+    trn_act_func fn = (trn_act_func)core_arg_int(c, in, "op", TRN_ACT_COPY);
+    if ((unsigned)fn >= TRN_ACT_COUNT)
+        return core_fault(c, TRN_E_FAULT, "illegal operand: activation function %d", (int)fn);
+    trn_alu_op op0 = (trn_alu_op)core_arg_int(c, in, "op0", TRN_ALU_BYPASS);
+    trn_alu_op op1 = (trn_alu_op)core_arg_int(c, in, "op1", TRN_ALU_BYPASS);
+    /* the six documented (op0, op1) pairs */
+    int ok = (op0 == TRN_ALU_MULTIPLY &&
+              (op1 == TRN_ALU_ADD || op1 == TRN_ALU_SUBTRACT || op1 == TRN_ALU_BYPASS)) ||
+             ((op0 == TRN_ALU_ADD || op0 == TRN_ALU_SUBTRACT || op0 == TRN_ALU_BYPASS) &&
+              op1 == TRN_ALU_BYPASS);
+    if (!ok)
+        return core_fault(c, TRN_E_FAULT,
+                          "illegal operand: activate2 (op0, op1) = (%s, %s); ScalarE takes "
+                          "(multiply, add|subtract|bypass), (add|subtract|bypass, bypass)",
+                          trn_alu_name(op0), trn_alu_name(op1));
+    int r0 = (int)core_arg_int(c, in, "reverse0", 0), r1 = (int)core_arg_int(c, in, "reverse1", 0);
+    size_t P = x.P, F = (size_t)x.F;
+    float *v = core_tmp(c, P * F * sizeof *v), *i0 = core_tmp(c, P * sizeof *i0),
+          *i1 = core_tmp(c, P * sizeof *i1), *rp = core_tmp(c, P * sizeof *rp);
+    if (!v || !i0 || !i1 || !rp) return TRN_E_NOMEM;
+    if ((st = core_load_scalar(c, in, "imm0", x.P, 0.0f, i0)) != TRN_OK ||
+        (st = core_load_scalar(c, in, "imm1", x.P, 0.0f, i1)) != TRN_OK ||
+        (st = core_load_scalar(c, in, "relu_param", x.P, 0.0f, rp)) != TRN_OK ||
+        (st = core_load_f32(c, &x, v)) != TRN_OK)
+        return st;
+    for (size_t p = 0; p < P; p++)
+        for (size_t f = 0; f < F; f++) {
+            float a = v[p * F + f];
+            if (op0 != TRN_ALU_BYPASS)
+                a = r0 ? core_alu_f32(op0, i0[p], a) : core_alu_f32(op0, a, i0[p]);
+            if (op1 != TRN_ALU_BYPASS)
+                a = r1 ? core_alu_f32(op1, i1[p], a) : core_alu_f32(op1, a, i1[p]);
+            v[p * F + f] = fn == TRN_ACT_RELU && rp[p] != 0.0f && a < 0 ? rp[p] * a
+                                                                        : (float)act(fn, (double)a);
+        }
+    const trn_operand *rr = core_arg(c, in, "reduce_res");
+    int64_t cmd =
+        core_arg_int(c, in, "reduce_cmd", rr ? TRN_REDUCE_CMD_RESET_REDUCE : TRN_REDUCE_CMD_IDLE);
+    trn_alu_op rop = (trn_alu_op)core_arg_int(c, in, "reduce_op", TRN_ALU_ADD);
+    if (cmd == TRN_REDUCE_CMD_LOAD_REDUCE)
+        return core_fault(c, TRN_E_FAULT,
+                          "illegal operand: activate2 has no initial value for load_reduce");
     if (cmd != TRN_REDUCE_CMD_IDLE && !reduce_ok(rop))
         return core_fault(c, TRN_E_FAULT,
                           "illegal operand: reduce_op %s (ScalarE reduces with add, maximum, "

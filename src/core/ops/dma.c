@@ -1,11 +1,11 @@
-/* DMA instructions: dma_copy between HBM and SBUF in any direction (SBUF<->SBUF and
- * HBM<->HBM included). Element i of src, in operand order (partition-major, then the free
- * dims outermost first; an HBM operand is its kept dims in order), goes to element i of dst.
- * Same dtype: the bytes are copied exactly. Different dtypes: src -> FP32 -> dst with the
- * run's rounding.
+/* DMA instructions: dma_copy, dma_transpose, dma_compute. dma_copy moves between HBM and SBUF
+ * in any direction (SBUF<->SBUF and HBM<->HBM included). Element i of src, in operand order
+ * (partition-major, then the free dims outermost first; an HBM operand is its kept dims in order),
+ * goes to element i of dst. Same dtype: the bytes are copied exactly. Different dtypes: src -> FP32
+ * -> dst with the run's rounding.
  *
- * Deliberately left out: the queues, descriptors and bandwidth (the timing model's),
- * dma_transpose and dma_compute (not yet executed: docs/semantics.md). */
+ * Deliberately left out: the queues, descriptors and bandwidth (the timing model's), indirect
+ * (DGE gather/scatter) addressing, and sendrecv (it needs a second core). */
 #include "core_impl.h"
 
 /* Copies n flat codes of view s into view d (both already resolved). */
@@ -35,4 +35,104 @@ trn_status core_op_dma_copy(trn_core *c, const trn_instr *in) {
     if (st == TRN_OK) st = core_view_arg(c, in, "dst", &d);
     if (st != TRN_OK) return st;
     return move(c, &d, &s);
+}
+
+/* dma_transpose: src's logical shape is [partitions, free dims...] on chip, its kept dims in
+ * HBM (2 to 4 dims); dst receives the permuted array in row-major order, dst index i taking
+ * src axis axes[i] (default (1, 0), (2, 1, 0), (3, 1, 2, 0) by rank). Codes are copied. */
+trn_status core_op_dma_transpose(trn_core *c, const trn_instr *in) {
+    core_view d, s;
+    trn_status st = core_view_arg(c, in, "src", &s);
+    if (st == TRN_OK) st = core_view_arg(c, in, "dst", &d);
+    if (st != TRN_OK) return st;
+    const trn_ap *ap = &core_arg(c, in, "src")->u.ap;
+    int64_t shape[TRN_MAX_RANK + 1];
+    int r = 0;
+    if (s.t->mem != TRN_MEM_HBM) shape[r++] = s.P;
+    for (int i = 0; i < ap->nfree && r <= TRN_MAX_RANK; i++) shape[r++] = ap->free[i].num;
+    static const int def[5][4] = {{0}, {0}, {1, 0}, {2, 1, 0}, {3, 1, 2, 0}};
+    if (r < 2 || r > 4)
+        return core_fault(c, TRN_E_FAULT,
+                          "illegal operand: dma_transpose takes a 2-, 3- or 4-dimensional src, it "
+                          "has %d dimensions",
+                          r);
+    const trn_operand *ax = core_arg(c, in, "axes");
+    if (ax && ax->kind == TRN_ARG_INT_LIST &&
+        (uint64_t)ax->u.list.first + ax->u.list.count <= c->p->nints) {
+        const int64_t *a = c->p->ints + ax->u.list.first;
+        int same = ax->u.list.count == (uint32_t)r;
+        for (int i = 0; same && i < r; i++) same = a[i] == def[r][i];
+        if (!same)
+            return core_fault(c, TRN_E_FAULT,
+                              "illegal operand: axes for a %d-dimensional src must be %s", r,
+                              r == 2   ? "(1, 0)"
+                              : r == 3 ? "(2, 1, 0)"
+                                       : "(3, 1, 2, 0)");
+    }
+    size_t n = (size_t)s.P * (size_t)s.F;
+    if ((size_t)d.P * (size_t)d.F != n || d.t->dtype != s.t->dtype || d.t->packed != s.t->packed)
+        return core_fault(c, TRN_E_FAULT,
+                          "illegal operand: dst '%s' must hold src's %zu elements in src's dtype",
+                          d.t->name, n);
+    uint32_t *x = core_tmp(c, n * sizeof *x), *y = core_tmp(c, n * sizeof *y);
+    if (!x || !y) return TRN_E_NOMEM;
+    if ((st = core_load_codes(c, &s, x)) != TRN_OK) return st;
+    int64_t stride[4], dshape[4], j[4] = {0};
+    stride[r - 1] = 1;
+    for (int k = r - 2; k >= 0; k--) stride[k] = stride[k + 1] * shape[k + 1];
+    for (int i = 0; i < r; i++) dshape[i] = shape[def[r][i]];
+    for (size_t e = 0; e < n; e++) {
+        int64_t off = 0;
+        for (int i = 0; i < r; i++) off += j[i] * stride[def[r][i]];
+        y[e] = x[off];
+        for (int i = r - 1; i >= 0; i--) { /* row-major odometer over dst's shape */
+            if (++j[i] < dshape[i]) break;
+            j[i] = 0;
+        }
+    }
+    core_store_codes(c, &d, y);
+    return TRN_OK;
+}
+
+/* dma_compute: dst = srcs[0] * scales[0] + srcs[1] * scales[1] + ... in FP32, list order, each
+ * multiply and add one rounding (x * 1.0 is exact), then one rounding to dst's dtype. */
+trn_status core_op_dma_compute(trn_core *c, const trn_instr *in) {
+    core_view d;
+    trn_status st = core_view_arg(c, in, "dst", &d);
+    if (st != TRN_OK) return st;
+    trn_alu_op op = (trn_alu_op)core_arg_int(c, in, "reduce_op", TRN_ALU_ADD);
+    if (op != TRN_ALU_ADD)
+        return core_fault(c, TRN_E_FAULT,
+                          "illegal operand: dma_compute reduces with add only, not %s",
+                          trn_alu_name(op));
+    int key = trn_isa_arg_find(in->op, "srcs");
+    const trn_operand *sc = core_arg(c, in, "scales");
+    size_t n = (size_t)d.P * (size_t)d.F, nsrc = 0;
+    float *acc = core_tmp(c, n * sizeof *acc), *x = core_tmp(c, n * sizeof *x);
+    if (!acc || !x) return TRN_E_NOMEM;
+    for (uint32_t a = 0; a < in->nargs; a++) {
+        uint64_t k = (uint64_t)in->arg0 + a;
+        if (k >= c->p->nargs || c->p->args[k].key != key) continue;
+        core_view s;
+        if ((st = core_view_of(c, &c->p->args[k], "srcs", &s)) != TRN_OK) return st;
+        if ((size_t)s.P * (size_t)s.F != n)
+            return core_fault(c, TRN_E_FAULT,
+                              "illegal operand: srcs[%zu] '%s' has %zu elements, dst '%s' %zu",
+                              nsrc, s.t->name, (size_t)s.P * (size_t)s.F, d.t->name, n);
+        float scale = 1.0f;
+        if (sc) {
+            if (sc->kind != TRN_ARG_FLOAT_LIST || nsrc >= sc->u.list.count ||
+                (uint64_t)sc->u.list.first + sc->u.list.count > c->p->nfloats)
+                return core_fault(c, TRN_E_FAULT,
+                                  "illegal operand: scales must give one value per src");
+            scale = (float)c->p->floats[sc->u.list.first + nsrc];
+        }
+        if ((st = core_load_f32(c, &s, x)) != TRN_OK) return st;
+        for (size_t i = 0; i < n; i++) acc[i] = nsrc ? acc[i] + x[i] * scale : x[i] * scale;
+        nsrc++;
+    }
+    if (!nsrc || (sc && sc->u.list.count != nsrc))
+        return core_fault(c, TRN_E_FAULT, "illegal operand: %zu srcs and %u scales", nsrc,
+                          sc ? sc->u.list.count : 0u);
+    return core_store_f32(c, &d, acc);
 }

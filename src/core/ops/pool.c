@@ -1,10 +1,12 @@
-/* GpSimdE instructions: tensor_partition_reduce, iota, affine_select. Index arithmetic is
- * exact (64-bit integers, wrapped to int32 as the engine's int32 math); values go through
- * FP32 like the other engines.
+/* GpSimdE instructions: tensor_partition_reduce, iota, affine_select, nc_n_gather,
+ * nonzero_with_count (GpSimd's rng and PRNG state ops live with VectorE's in vector.c). Index
+ * arithmetic is exact (64-bit integers, wrapped to int32 as the engine's int32 math); values go
+ * through FP32 like the other engines.
  *
  * Deliberately left out: the custom-kernel instructions listed in docs/semantics.md as not
- * yet executed (local_gather, nc_n_gather, topk ...). */
+ * yet executed (local_gather, sequence_bounds, topk). */
 #include <math.h>
+#include <string.h>
 
 #include "core_impl.h"
 
@@ -154,4 +156,69 @@ trn_status core_op_affine_select(trn_core *c, const trn_instr *in) {
         if (!keep) x[i] = fv;
     }
     return core_store_f32(c, &d, x);
+}
+
+trn_status core_op_nc_n_gather(trn_core *c, const trn_instr *in) {
+    core_view d, s, ix;
+    trn_status st = core_view_arg(c, in, "data", &s);
+    if (st == TRN_OK) st = core_view_arg(c, in, "indices", &ix);
+    if (st == TRN_OK) st = core_view_arg(c, in, "dst", &d);
+    if (st != TRN_OK) return st;
+    if (d.P != s.P || ix.P != s.P || d.F != ix.F || d.t->dtype != s.t->dtype ||
+        d.t->packed != s.t->packed || ix.t->dtype != TRN_DTYPE_UINT32)
+        return core_fault(c, TRN_E_FAULT,
+                          "illegal operand: nc_n_gather needs dst [P, N] of data's dtype, data "
+                          "[P, M] and uint32 indices [P, N]");
+    size_t P = s.P, F = (size_t)s.F, N = (size_t)ix.F;
+    uint32_t *x = core_tmp(c, P * F * sizeof *x), *idx = core_tmp(c, P * N * sizeof *idx);
+    if (!x || !idx) return TRN_E_NOMEM;
+    if ((st = core_load_codes(c, &ix, idx)) != TRN_OK || (st = core_load_codes(c, &s, x)) != TRN_OK)
+        return st;
+    for (size_t p = 0; p < P; p++)
+        for (size_t i = 0; i < N; i++) {
+            uint32_t k = idx[p * N + i];
+            if (k >= F)
+                return core_fault(c, TRN_E_FAULT,
+                                  "illegal operand: indices '%s' [partition %zu, %zu] = %u is "
+                                  "outside data's 0..%zu",
+                                  ix.t->name, ix.p0 + p, i, k, F - 1);
+            idx[p * N + i] = x[p * F + k]; /* the code, bit-exact */
+        }
+    core_store_codes(c, &d, idx);
+    return TRN_OK;
+}
+
+trn_status core_op_nonzero_with_count(trn_core *c, const trn_instr *in) {
+    core_view d, s;
+    trn_status st = core_view_arg(c, in, "src", &s);
+    if (st == TRN_OK) st = core_view_arg(c, in, "dst", &d);
+    if (st != TRN_OK) return st;
+    size_t P = s.P, T = (size_t)s.F;
+    if (d.P != s.P || (size_t)d.F != T + 1 || d.t->dtype != TRN_DTYPE_INT32 ||
+        (s.t->dtype != TRN_DTYPE_F32 && s.t->dtype != TRN_DTYPE_INT32))
+        return core_fault(c, TRN_E_FAULT,
+                          "illegal operand: nonzero_with_count needs src [P, T] float32/int32 and "
+                          "dst [P, T + 1] int32");
+    uint32_t *x = core_tmp(c, P * T * sizeof *x), *y = core_tmp(c, P * (T + 1) * sizeof *y);
+    uint8_t *m = core_tmp(c, P * (T + 1));
+    if (!x || !y || !m) return TRN_E_NOMEM;
+    int64_t off = core_arg_int(c, in, "index_offset", 0),
+            pad = core_arg_int(c, in, "padding_val", -1);
+    memset(m, 0, P * (T + 1));
+    for (size_t p = 0; p < P; p += 16) { /* each GpSimd core's partition 0 only */
+        core_view row = s;
+        row.p0 += (uint32_t)p, row.P = 1;
+        if ((st = core_load_codes(c, &row, x + p * T)) != TRN_OK) return st;
+        size_t n = 0;
+        for (size_t f = 0; f < T; f++) {
+            uint32_t v = x[p * T + f];
+            int nz = s.t->dtype == TRN_DTYPE_F32 ? (v & 0x7FFFFFFFu) != 0 : v != 0; /* -0 is 0 */
+            if (nz) y[p * (T + 1) + n++] = (uint32_t)(off + (int64_t)f);
+        }
+        for (size_t f = n; f < T; f++) y[p * (T + 1) + f] = (uint32_t)pad;
+        y[p * (T + 1) + T] = (uint32_t)n;
+        memset(m + p * (T + 1), 1, T + 1);
+    }
+    core_store_codes_masked(c, &d, y, m);
+    return TRN_OK;
 }
