@@ -71,6 +71,34 @@ static void test_cores(void) {
     CHECK_EQ_INT(v2->gpsimd_start_cycles.value, 150);
     CHECK_EQ_INT(v2->min_ii_dynamic_cycles.value, 600);
     CHECK_EQ_INT(v3->min_ii_cycles.origin, TRN_HW_ASSUMED); /* NC-v2 formulas reused */
+    /* the timing model's constants: TensorE MIN_II and fast LS [ISA-OLD, AG2, PERF], the SP
+     * clock and the semaphore latency (not published: assumed), DMA transpose rates [AG3] from
+     * v3, the VectorE modes by data type (v3 BF16/FP16 [AG3], v4 also FP8 [AG4], none on v2) */
+    CHECK_EQ_INT(v2->pe_min_ii_cycles.value, 64);
+    CHECK_EQ_INT(v2->pe_min_ii_cycles.origin, TRN_HW_SOURCED);
+    CHECK_EQ_INT(v3->pe_min_ii_cycles.origin, TRN_HW_ASSUMED);
+    CHECK_NEAR(v2->pe_ls_speedup.value, 4, 0);
+    CHECK_EQ_INT(v2->pe_ls_speedup.origin, TRN_HW_SOURCED);
+    const trn_hw_core *all[3] = {v2, v3, v4};
+    for (int k = 0; k < 3; k++) {
+        CHECK_NEAR(all[k]->sync_hz.value, all[k]->scalar_hz.value, 0);
+        CHECK_EQ_INT(all[k]->sync_hz.origin, TRN_HW_ASSUMED);
+        CHECK_EQ_INT(all[k]->sem_latency_ns.origin, TRN_HW_ASSUMED);
+        CHECK(all[k]->sem_latency_ns.value >= 0);
+    }
+    CHECK_EQ_INT(v2->dma_transpose_hbm_frac.origin, TRN_HW_ABSENT); /* v3+ only */
+    CHECK_NEAR(v3->dma_transpose_hbm_frac.value, 0.9, 0);
+    CHECK_NEAR(v3->dma_transpose_sbuf_frac.value, 0.5, 0);
+    CHECK_EQ_INT(v3->dma_transpose_hbm_frac.origin, TRN_HW_SOURCED);
+    CHECK_EQ_INT(v4->dma_transpose_hbm_frac.origin, TRN_HW_ASSUMED);
+    for (int d = 0; d < TRN_HW_NDTYPES; d++)
+        CHECK_EQ_INT(v2->vector_mode_elems_per_cycle[d].origin, TRN_HW_ABSENT);
+    CHECK_NEAR(v3->vector_mode_elems_per_cycle[TRN_HW_BF16].value, 512, 0);
+    CHECK_NEAR(v3->vector_mode_elems_per_cycle[TRN_HW_FP16].value, 512, 0);
+    CHECK_EQ_INT(v3->vector_mode_elems_per_cycle[TRN_HW_FP8].origin, TRN_HW_ABSENT);
+    CHECK_EQ_INT(v3->vector_mode_elems_per_cycle[TRN_HW_FP32].origin, TRN_HW_ABSENT);
+    CHECK_NEAR(v4->vector_mode_elems_per_cycle[TRN_HW_FP8].value, 512, 0);
+    CHECK_EQ_INT(v4->vector_mode_elems_per_cycle[TRN_HW_FP8].origin, TRN_HW_SOURCED);
     /* DMA: 16 engines; 27.2 / 27.2 / 38.4 GB/s theoretical; 17 / 23 / 33 B/ns practical */
     CHECK_EQ_INT(v3->dma_engines.value, 16);
     CHECK_NEAR(v3->dma_engine_bps.value, 27.2e9, 0);

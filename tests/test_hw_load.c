@@ -216,6 +216,38 @@ static void test_errors(void) {
     expect_error("{\"core_versions\": {\"v3\": {\"dma_sat_efficiency\": {\"value\": 1.5, "
                  "\"assumed\": \"x\"}}}}",
                  TRN_E_PARSE, "expected a fraction in (0, 1], got 1.5", NULL);
+    /* the timing model's catalog constants are validated like the rest */
+    expect_error("{\"core_versions\": {\"v3\": {\"pe_min_ii_cycles\": {\"value\": 0, "
+                 "\"assumed\": \"x\"}}}}",
+                 TRN_E_PARSE, "$.core_versions.v3.pe_min_ii_cycles: expected a positive number",
+                 NULL);
+    expect_error("{\"core_versions\": {\"v3\": {\"pe_ls_speedup\": {\"value\": \"4\", "
+                 "\"assumed\": \"x\"}}}}",
+                 TRN_E_PARSE, "$.core_versions.v3.pe_ls_speedup: expected a positive number", NULL);
+    expect_error("{\"core_versions\": {\"v3\": {\"sync_hz\": {\"value\": -1.2e9, "
+                 "\"assumed\": \"x\"}}}}",
+                 TRN_E_PARSE, "$.core_versions.v3.sync_hz: expected a positive number", NULL);
+    expect_error("{\"core_versions\": {\"v3\": {\"sem_latency_ns\": {\"value\": -5, "
+                 "\"assumed\": \"x\"}}}}",
+                 TRN_E_PARSE, "$.core_versions.v3.sem_latency_ns: expected a non-negative number",
+                 NULL);
+    expect_error("{\"core_versions\": {\"v3\": {\"sem_latency_ns\": {\"value\": 5}}}}", TRN_E_PARSE,
+                 "$.core_versions.v3.sem_latency_ns: needs exactly one of", NULL);
+    expect_error("{\"core_versions\": {\"v3\": {\"dma_transpose_hbm_frac\": {\"value\": 90, "
+                 "\"source\": \"AG3\"}}}}",
+                 TRN_E_PARSE, "$.core_versions.v3.dma_transpose_hbm_frac: expected a fraction",
+                 NULL);
+    expect_error("{\"core_versions\": {\"v3\": {\"dma_transpose_sbuf_frac\": {\"value\": 0, "
+                 "\"source\": \"AG3\"}}}}",
+                 TRN_E_PARSE, "$.core_versions.v3.dma_transpose_sbuf_frac: expected a fraction",
+                 NULL);
+    expect_error("{\"core_versions\": {\"v3\": {\"vector_mode_elems_per_cycle\": {\"fp6\": "
+                 "{\"value\": 512, \"assumed\": \"x\"}}}}}",
+                 TRN_E_PARSE,
+                 "$.core_versions.v3.vector_mode_elems_per_cycle.fp6: unknown data type", NULL);
+    expect_error("{\"core_versions\": {\"v3\": {\"vector_mode_elems_per_cycle\": {\"fp8\": "
+                 "{\"value\": -512, \"assumed\": \"x\"}}}}}",
+                 TRN_E_PARSE, "vector_mode_elems_per_cycle.fp8: expected a positive number", NULL);
     expect_error("{\"chips\": {\"trn2\": {\"published\": {\"peak_flops\": {\"bf16\": "
                  "{\"value\": -667e12, \"source\": \"TRN2\"}}}}}}",
                  TRN_E_PARSE, "$.chips.trn2.published.peak_flops.bf16: expected a positive", NULL);

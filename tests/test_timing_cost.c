@@ -3,7 +3,10 @@
  * isolated instruction of each cost rule on each core version (v2, v3, v4) takes exactly the
  * formula's cycles, and its time in ns is those cycles at its engine's clock. An isolated
  * TensorE instruction starts cold, so it also pays MM_INIT and (matmuls) the fast
- * LoadStationary of its stationary, ceil(M / 4) cycles.
+ * LoadStationary of its stationary, ceil(M / pe_ls_speedup) cycles. Every constant is read
+ * here from the catalog fields (pe_min_ii_cycles, pe_ls_speedup, vector_mode_elems_per_cycle,
+ * sync_hz, dma_transpose_*_frac ...), and a what-if catalog that changes each of them checks
+ * that the model follows the catalog rather than built-in numbers.
  * LABELS: unit */
 #include <math.h>
 #include <stdio.h>
@@ -14,6 +17,7 @@
 #include "trnsim/timing.h"
 
 static trn_hw *hw;
+static trn_hw *cat; /* the catalog one() times on: hw, or the what-if catalog */
 
 static const char *decls = ".kernel k\n"
                            ".sbuf a   bf16 [128, 512]\n"
@@ -39,7 +43,7 @@ static long long one(int v, const char *instr, double *ns, int *engine) {
     char text[4096], name[16];
     snprintf(text, sizeof text, "%s%s\n", decls, instr);
     snprintf(name, sizeof name, "v%d", v);
-    const trn_hw_core *core = trn_hw_core_get(hw, name);
+    const trn_hw_core *core = trn_hw_core_get(cat, name);
     trn_asm_opts o = {0};
     o.core_version = v;
     trn_program *p = NULL;
@@ -70,7 +74,8 @@ static double clock_of(const trn_hw_core *c, int engine) {
     case TRN_ENGINE_ACT: return c->scalar_hz.value;
     case TRN_ENGINE_DVE: return c->vector_hz.value;
     case TRN_ENGINE_POOL: return c->gpsimd_hz.value;
-    default: return c->scalar_hz.value; /* SP: documented default */
+    case TRN_ENGINE_SP: return c->sync_hz.value;
+    default: return 0;
     }
 }
 
@@ -80,6 +85,24 @@ static long long mx(long long a, long long b) {
 
 static long long cdiv(long long a, long long b) {
     return (a + b - 1) / b;
+}
+
+static long long mn(long long a, long long b) {
+    return a < b ? a : b;
+}
+
+/* VectorE performance-mode speed-up of a catalog data type: its mode elements/cycle per lane
+ * (0 when the type has no mode on that core). */
+static long long vmode(const trn_hw_core *c, trn_hw_dtype dt) {
+    const trn_hw_num *m = &c->vector_mode_elems_per_cycle[dt];
+    return m->origin ? (long long)(m->value / c->partitions.value) : 0;
+}
+
+/* DMA efficiency of the catalog's curve, computed here (as in test_timing_sched.c). */
+static double eff(const trn_hw_core *c, double b) {
+    double bw = c->dma_engine_practical_bps.value * 1e-9;
+    double td = c->dma_saturation_bytes.value / bw * (1 / c->dma_sat_efficiency.value - 1);
+    return (b / bw) / (td + b / bw);
 }
 
 /* Checks instruction `instr` on version v takes `expect` cycles and expect / clock ns. */
@@ -99,29 +122,36 @@ static long long cdiv(long long a, long long b) {
         }                                                                                    \
     } while (0)
 
-int main(void) {
-    if (trn_hw_create(&hw, NULL) != TRN_OK) return 1;
+/* The rules checked on each core version of catalog `cat`. */
+static void rules(void) {
     for (int v = 2; v <= 4; v++) {
         char name[16];
         snprintf(name, sizeof name, "v%d", v);
-        const trn_hw_core *core = trn_hw_core_get(hw, name);
+        const trn_hw_core *core = trn_hw_core_get(cat, name);
         long long II = (long long)core->min_ii_cycles.value;          /* MIN_II */
         long long INIT = (long long)core->mm_init_cycles.value;       /* MM_INIT */
         long long START = (long long)core->gpsimd_start_cycles.value; /* GPSIMD_START */
         long long STATIC = (long long)core->static_overhead_cycles.value;
-        /* VectorE BF16 modes: elements per partition per cycle (1 on v2, 4 on v3/v4) */
-        long long v16 = (long long)(core->vector_elems_per_cycle_16bit.value / 128);
+        long long PEII = (long long)core->pe_min_ii_cycles.value; /* TensorE's "64" */
+        double LS = core->pe_ls_speedup.value;                    /* fast LoadStationary */
+#define LSC(m) ((long long)ceil((m) / LS))
+        /* VectorE BF16 modes: elements per partition per cycle (no mode on v2, 4 on v3/v4) */
+        long long v16 = mn(vmode(core, TRN_HW_BF16), vmode(core, TRN_HW_FP16));
+        if (v16 < 1) v16 = 1;
+        long long v8 = vmode(core, TRN_HW_FP8); /* FP8: a mode on v4 only [AG4] */
         long long a16 = (long long)(core->scalar_elems_per_cycle_16bit.value /
                                     core->scalar_elems_per_cycle.value);
         long long fp32 = (long long)(1 / core->tensor_rate[TRN_HW_FP32].value); /* 4 */
 
-        /* matmul: max(min(64, M), N) (+ MM_INIT + ceil(M/4) LS when cold), FP32 x 4 */
-        EXPECT(v, "nc_matmul dst=ps stationary=w moving=a", INIT + 128 / 4 + mx(64, 512));
+        /* matmul: max(min(PE_MIN_II, M), N) (+ MM_INIT + ceil(M / LS) when cold), FP32 x 4 */
+        EXPECT(v, "nc_matmul dst=ps stationary=w moving=a",
+               INIT + LSC(128) + mx(mn(PEII, 128), 512));
         EXPECT(v, "nc_matmul dst=ps[:, 0:32] stationary=w moving=a[:, 0:32]",
-               INIT + 32 + mx(64, 32));
+               INIT + LSC(128) + mx(mn(PEII, 128), 32));
         EXPECT(v, "nc_matmul dst=ps[0:32, 0:16] stationary=w[:, 0:32] moving=a[:, 0:16]",
-               INIT + 8 + mx(32, 16));
-        EXPECT(v, "nc_matmul dst=ps stationary=wf moving=xf", INIT + fp32 * (128 / 4) + fp32 * 512);
+               INIT + LSC(32) + mx(mn(PEII, 32), 16));
+        EXPECT(v, "nc_matmul dst=ps stationary=wf moving=xf",
+               INIT + fp32 * LSC(128) + fp32 * mx(mn(PEII, 128), 512));
         if (v >= 3) {
             /* FP8 double_row: K = 256 in the cycles of K = 128 */
             char t8[1024];
@@ -129,7 +159,7 @@ int main(void) {
                      ".sbuf s8 fp8_e4m3%s [128, 2, 128]\n.sbuf m8b fp8_e4m3%s [128, 2, 512]\n"
                      "nc_matmul dst=ps stationary=s8 moving=m8b perf_mode=double_row",
                      v == 3 ? "_legacy" : "", v == 3 ? "_legacy" : "");
-            EXPECT(v, t8, INIT + 32 + 512);
+            EXPECT(v, t8, INIT + LSC(128) + mx(mn(PEII, 128), 512));
         }
         if (v >= 4) {
             EXPECT(v,
@@ -137,10 +167,12 @@ int main(void) {
                    ".sbuf sa uint8 [128, 128]\n.sbuf sb uint8 [128, 512]\n"
                    "nc_matmul_mx dst=ps stationary=aq moving=bq stationary_scale=sa "
                    "moving_scale=sb",
-                   INIT + 32 + 512);
+                   INIT + LSC(128) + mx(mn(PEII, 128), 512));
         }
-        /* PE transpose: max(P, min(64, F)); DVE transpose: max(MIN_II, N) */
-        EXPECT(v, "nc_transpose dst=pb[:, 0:128] data=w", INIT + mx(128, 64));
+        /* PE transpose: max(P, min(PE_MIN_II, F)); DVE transpose: max(MIN_II, N) */
+        EXPECT(v, "nc_transpose dst=pb[:, 0:128] data=w", INIT + mx(128, mn(PEII, 128)));
+        EXPECT(v, "nc_transpose dst=pb[0:16, 0:16] data=w[0:16, 0:16]",
+               INIT + mx(16, mn(PEII, 16)));
         EXPECT(v, "nc_transpose dst=blk data=c[0:32, 0:32] engine=vector", mx(II, 32));
 
         /* ScalarE: max(MIN_II, N), + MIN_II with a reduction result */
@@ -163,6 +195,14 @@ int main(void) {
         EXPECT(v, "tensor_copy dst=c[:, 0:256] src=a[:, 0:512:2]",
                mx(II, cdiv(256, v16 > 1 ? v16 / 2 : 1)));
         EXPECT(v, "tensor_copy dst=y src=x", mx(II, 512));
+        /* FP8: the mode only where the catalog gives FP8 one (v4 [AG4]); a BF16 -> FP8 copy
+         * needs both sides to have a mode */
+        EXPECT(v,
+               ".sbuf f8a fp8_e5m2 [128, 512]\n.sbuf f8b fp8_e5m2 [128, 512]\n"
+               "tensor_copy dst=f8b src=f8a",
+               mx(II, cdiv(512, v8 > 1 ? v8 : 1)));
+        EXPECT(v, ".sbuf f8b fp8_e5m2 [128, 512]\ntensor_copy dst=f8b src=a",
+               mx(II, cdiv(512, v8 > 1 ? mn(v8, v16) : 1)));
         EXPECT(v, "tensor_copy dst=y[:, 0:40] src=x[:, 0:40]", II);
         EXPECT(v,
                "tensor_scalar_reduce dst=y data=x op0=add operand0=1.0 reduce_op=add "
@@ -176,6 +216,10 @@ int main(void) {
         EXPECT(v, "tensor_tensor dst=c data1=a data2=b op=multiply", mx(II, 512));
         EXPECT(v, "tensor_tensor dst=c data1=a data2=b op=maximum",
                mx(II, v16 > 1 ? 512 : 2 * 512));
+        EXPECT(v,
+               ".sbuf f8a fp8_e5m2 [128, 512]\n.sbuf f8b fp8_e5m2 [128, 512]\n"
+               "tensor_tensor dst=f8b data1=f8a data2=f8b op=maximum",
+               mx(II, v8 > 1 ? 512 : 2 * 512));
         EXPECT(v, "tensor_tensor dst=z data1=x data2=y op=add engine=gpsimd", START + 2 * 512);
 
         /* scalar_tensor_tensor: N for BF16 subtract-then-multiply with N even, else 2N */
@@ -213,8 +257,92 @@ int main(void) {
                    "quantize_mx dst=q4 src=a dst_scale=qs",
                    mx(II, 512 / 4));
         }
-        /* sequencer-only: the static overhead */
+        /* sequencer-only: the static overhead, at the SP clock (sync_hz) */
         EXPECT(v, "register_alloc dst=r0 x=3", STATIC);
+        /* DMA transpose (v3+, 2-byte types): fixed cost + bytes per queue at the DMA rate x
+         * efficiency x the catalog's transpose fraction (HBM source or SBUF source) */
+        if (v >= 3) {
+            const char *src[2] = {".input ht bf16 [128, 128]\n", ".sbuf ht bf16 [128, 128]\n"};
+            for (int k = 0; k < 2; k++) {
+                char body[512];
+                snprintf(body, sizeof body, "%sdma_transpose dst=w src=ht", src[k]);
+                double ns = 0;
+                int eng = 0;
+                long long c = one(v, body, &ns, &eng);
+                double frac = k == 0 ? core->dma_transpose_hbm_frac.value
+                                     : core->dma_transpose_sbuf_frac.value;
+                double qbytes = 128.0 * 128 * 2 / core->dma_engines.value;
+                double want =
+                    core->dma_fixed_ns.value + qbytes / (core->dma_engine_practical_bps.value *
+                                                         1e-9 * eff(core, 128 * 2) * frac);
+                CHECK_MSG(c >= 0 && fabs(ns - want) <= 1e-6 * want, "v%d %s: %.3f ns, want %.3f", v,
+                          body, ns, want);
+            }
+        }
+#undef LSC
+    }
+}
+
+/* A what-if catalog: every timing constant of the catalog changed on v3 and v4. */
+static const char *whatif =
+    "{\"core_versions\": {\"v3\": {"
+    "\"pe_min_ii_cycles\": {\"value\": 32, \"assumed\": \"what-if\"},"
+    "\"pe_ls_speedup\": {\"value\": 2, \"assumed\": \"what-if\"},"
+    "\"sync_hz\": {\"value\": 0.5e9, \"assumed\": \"what-if\"},"
+    "\"dma_transpose_hbm_frac\": {\"value\": 0.45, \"assumed\": \"what-if\"},"
+    "\"dma_transpose_sbuf_frac\": {\"value\": 0.2, \"assumed\": \"what-if\"},"
+    "\"vector_mode_elems_per_cycle\": {\"fp8\": {\"value\": 256, \"assumed\": \"what-if\"}}},"
+    "\"v4\": {"
+    "\"pe_min_ii_cycles\": {\"value\": 100, \"assumed\": \"what-if\"},"
+    "\"pe_ls_speedup\": {\"value\": 1, \"assumed\": \"what-if\"},"
+    "\"sync_hz\": {\"value\": 2e9, \"assumed\": \"what-if\"},"
+    "\"vector_mode_elems_per_cycle\": {\"bf16\": {\"value\": 256, \"assumed\": \"what-if\"}}}}}";
+
+int main(void) {
+    if (trn_hw_create(&hw, NULL) != TRN_OK) return 1;
+    cat = hw;
+    rules();
+    trn_hw *w = NULL;
+    trn_err e = {0};
+    CHECK(trn_hw_create(&w, NULL) == TRN_OK);
+    CHECK_MSG(w && trn_hw_load_string(w, "whatif.json", whatif, &e) == TRN_OK, "%s", e.msg);
+    if (w) {
+        /* the what-if really differs from the shipped values the rules saw */
+        const trn_hw_core *a = trn_hw_core_get(hw, "v3"), *b = trn_hw_core_get(w, "v3");
+        CHECK(a->pe_min_ii_cycles.value != b->pe_min_ii_cycles.value);
+        CHECK(a->pe_ls_speedup.value != b->pe_ls_speedup.value);
+        CHECK(a->sync_hz.value != b->sync_hz.value);
+        CHECK(a->dma_transpose_hbm_frac.value != b->dma_transpose_hbm_frac.value);
+        CHECK(a->vector_mode_elems_per_cycle[TRN_HW_FP8].origin == TRN_HW_ABSENT);
+        cat = w;
+        rules();
+        /* spot values, written out: v3 matmul M=128, N=16 cold: 64 + ceil(128 / 2) + 32 */
+        double ns = 0;
+        int eng = 0;
+        CHECK_EQ_INT(one(3, "nc_matmul dst=ps[:, 0:16] stationary=w moving=a[:, 0:16]", &ns, &eng),
+                     64 + 64 + 32);
+        CHECK_EQ_INT(one(4, "register_alloc dst=r0 x=3", &ns, &eng), 100);
+        CHECK_NEAR(ns, 100 / 2.0, 1e-9); /* 100 cycles at 2 GHz */
+        cat = hw;
+    }
+    trn_hw_destroy(w);
+    /* v2 has no DMA transpose rates: a dma_transpose there is refused with the reason */
+    {
+        trn_program *p = NULL;
+        trn_asm_opts ao = {0};
+        trn_timing *t = NULL;
+        ao.core_version = 2;
+        CHECK(trn_program_assemble(".kernel k\n.input ht bf16 [128, 128]\n.sbuf w bf16 [128, 128]\n"
+                                   "dma_transpose dst=w src=ht\n",
+                                   "v2.tasm", &ao, &p, &e) == TRN_OK);
+        if (p) {
+            CHECK(trn_timing_run(p, trn_hw_core_get(hw, "v2"), NULL, NULL, &t, &e) ==
+                  TRN_E_INVALID);
+            CHECK_CONTAINS(e.msg, "dma_transpose_hbm_frac");
+            CHECK_CONTAINS(e.msg, "v2.tasm:4");
+        }
+        trn_timing_destroy(t);
+        trn_program_destroy(p);
     }
     trn_hw_destroy(hw);
     return test_summary();

@@ -16,6 +16,11 @@
 #include "trnsim/timing.h"
 
 static trn_hw *hw;
+/* The catalog with v3's semaphore latency raised to 50 ns (a --hw what-if), and the options
+ * that select it in go(): the waits below then show the latency. */
+static trn_hw *hw_lat;
+static trn_timing_opts o_lat;
+#define LAT_NS 50
 
 #define DECLS                        \
     ".kernel k\n"                    \
@@ -44,8 +49,9 @@ static run go(int v, const char *chip, const char *body, const trn_timing_opts *
     memset(&R, 0, sizeof R);
     char name[16];
     snprintf(name, sizeof name, "v%d", v);
-    const trn_hw_core *core = trn_hw_core_get(hw, name);
-    const trn_hw_chip *ch = chip ? trn_hw_chip_get(hw, chip) : NULL;
+    trn_hw *cat = o == &o_lat ? hw_lat : hw;
+    const trn_hw_core *core = trn_hw_core_get(cat, name);
+    const trn_hw_chip *ch = chip ? trn_hw_chip_get(cat, chip) : NULL;
     trn_asm_opts ao = {0};
     ao.core_version = v;
     trn_isa_target tg;
@@ -86,16 +92,26 @@ int main(void) {
     const trn_hw_core *v3 = trn_hw_core_get(hw, "v3");
     const double act_ns = 1e9 / v3->scalar_hz.value, dve_ns = 1e9 / v3->vector_hz.value;
     const double II = v3->min_ii_cycles.value, STATIC = v3->static_overhead_cycles.value;
-    trn_timing_opts o;
-    trn_timing_opts_init(&o);
-    o.params.sem_latency_ns = 50;
+    trn_timing_opts_init(&o_lat);
+    trn_err le = {0};
+    if (trn_hw_create(&hw_lat, NULL) != TRN_OK ||
+        trn_hw_load_string(hw_lat, "lat.json",
+                           "{\"core_versions\": {\"v3\": {\"sem_latency_ns\": "
+                           "{\"value\": 50, \"assumed\": \"test\"}}}}",
+                           &le) != TRN_OK) {
+        fprintf(stderr, "%s\n", le.msg);
+        return 1;
+    }
+    /* the shipped catalog's semaphore latency is an assumption, and the model reads it */
+    CHECK_EQ_INT(v3->sem_latency_ns.origin, TRN_HW_ASSUMED);
+    CHECK_NEAR(trn_hw_core_get(hw_lat, "v3")->sem_latency_ns.value, LAT_NS, 0);
 
     /* independent engines overlap: total = max */
     {
         run R = go(3, NULL,
                    DECLS "activation dst=y data=x op=exp\n"
                          "tensor_scalar dst=z[:, 0:100] data=x[:, 0:100] op0=add operand0=1.0\n",
-                   &o);
+                   &o_lat);
         CHECK_MSG(R.st == TRN_OK, "%s", R.err.msg);
         if (R.t) {
             CHECK_EQ_INT(R.in[1].nwaits, 0);
@@ -110,7 +126,7 @@ int main(void) {
                    DECLS "activation dst=y data=x op=exp\n"
                          "tensor_scalar dst=z data=y op0=add operand0=1.0\n"
                          "activation dst=x data=z op=exp\n",
-                   &o);
+                   &o_lat);
         CHECK_MSG(R.st == TRN_OK, "%s", R.err.msg);
         if (R.t) {
             CHECK(has_wait(&R, 1, 0, TRN_DEP_RAW));
@@ -127,8 +143,9 @@ int main(void) {
     }
     /* a dependent instruction on the same engine: no semaphore, but the static overhead */
     {
-        run R = go(3, NULL,
-                   DECLS "activation dst=y data=x op=exp\nactivation dst=z data=y op=exp\n", &o);
+        run R =
+            go(3, NULL, DECLS "activation dst=y data=x op=exp\nactivation dst=z data=y op=exp\n",
+               &o_lat);
         if (R.t) {
             CHECK_EQ_INT(R.in[1].nwaits, 0);
             NEAR(R.r->total_ns, (512 + 512 + STATIC) * act_ns);
@@ -141,7 +158,7 @@ int main(void) {
                    DECLS "tensor_scalar dst=z data=x op0=add operand0=1.0\n"
                          "activation dst=x[:, 0:64] data=y[:, 0:64] op=exp\n"
                          "activation dst=z[:, 0:64] data=y[:, 0:64] op=exp\n",
-                   &o);
+                   &o_lat);
         CHECK_MSG(R.st == TRN_OK, "%s", R.err.msg);
         if (R.t) {
             CHECK(has_wait(&R, 1, 0, TRN_DEP_WAR));
@@ -168,7 +185,7 @@ int main(void) {
                          "activation dst=z data=acc[:, 0, :] op=exp\n"
                          "tensor_scalar dst=y[:, 0:512:2] data=x[:, 0:512:2] op0=add operand0=1.0\n"
                          "activation dst=y[:, 1:512:2] data=z[:, 1:512:2] op=exp\n",
-                   &o);
+                   &o_lat);
         CHECK_MSG(R.st == TRN_OK, "%s", R.err.msg);
         if (R.t) {
             CHECK_EQ_INT(R.in[1].nwaits, 0);
@@ -187,7 +204,7 @@ int main(void) {
                          "tensor_scalar dst=y[:, 128:256] data=x[:, 0:128] op0=add operand0=1.0\n"
                          "tensor_scalar dst=y[:, 256:512] data=x[:, 0:256] op0=add operand0=1.0\n"
                          "activation dst=z data=y op=exp\n",
-                   &o);
+                   &o_lat);
         if (R.t) {
             CHECK_EQ_INT(R.in[3].nwaits, 1);
             CHECK(has_wait(&R, 3, 2, TRN_DEP_RAW));
@@ -200,7 +217,7 @@ int main(void) {
                    DECLS "dma_copy dst=hout[0:64, 0:512] src=x[0:64, :]\n"
                          "dma_copy dst=y[0:64, :] src=hout[64:128, 0:512]\n"
                          "dma_copy dst=z[0:64, 0:128] src=hout[0:64, 0:256:2]\n",
-                   &o);
+                   &o_lat);
         CHECK_MSG(R.st == TRN_OK, "%s", R.err.msg);
         if (R.t) {
             CHECK_EQ_INT(R.in[1].nwaits, 0);
@@ -315,7 +332,7 @@ int main(void) {
                    ".kernel m\n.sync manual\n.sbuf x f32 [128, 512]\n.sbuf y f32 [128, 512]\n"
                    "activation dst=y data=x op=exp signal=s\n"
                    "tensor_scalar dst=x data=y op0=add operand0=1.0 wait=s>=1\n",
-                   &o);
+                   &o_lat);
         CHECK_MSG(R.st == TRN_OK, "%s", R.err.msg);
         if (R.t) {
             CHECK_EQ_INT(R.in[1].nwaits, 0);
@@ -389,6 +406,7 @@ int main(void) {
         CHECK_CONTAINS(e.msg, "assembled for NeuronCore-v3");
         trn_program_destroy(p);
     }
+    trn_hw_destroy(hw_lat);
     trn_hw_destroy(hw);
     return test_summary();
 }

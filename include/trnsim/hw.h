@@ -75,11 +75,18 @@ typedef struct trn_hw_core {
     trn_hw_num matmul_n_max;                /* moving free size limit, FP32 PSUM output */
     trn_hw_num matmul_n_max_bf16_psum;      /* same with BF16 PSUM output (v4+), optional */
     trn_hw_num tensor_hz, vector_hz, scalar_hz, gpsimd_hz; /* engine clocks */
+    trn_hw_num sync_hz;          /* Sync engine (SP) sequencer clock (not published: assumed) */
+    trn_hw_num pe_min_ii_cycles; /* TensorE minimum initiation interval: the 64 of
+                                    max(min(64, N_stationary), N_moving) */
+    trn_hw_num pe_ls_speedup;    /* fast LoadStationary: LS of M columns takes M / this cycles */
     /* Vector/Scalar/GpSimd throughput, elements per cycle over all 128 lanes */
     trn_hw_num vector_elems_per_cycle_16bit; /* BF16/FP16 (performance modes) */
     trn_hw_num vector_elems_per_cycle;       /* other data types */
     trn_hw_num scalar_elems_per_cycle_16bit;
     trn_hw_num scalar_elems_per_cycle;
+    /* VectorE performance modes by data type: elements/cycle over all lanes for the data types
+     * that get them (absent: no mode for that type; all absent on v2) */
+    trn_hw_num vector_mode_elems_per_cycle[TRN_HW_NDTYPES];
     trn_hw_num gpsimd_cores;           /* programmable GpSimd cores */
     trn_hw_num gpsimd_elems_per_cycle; /* all lanes, 32-bit */
     trn_hw_num registers_per_engine;   /* 32-bit sequencer registers per engine */
@@ -90,6 +97,7 @@ typedef struct trn_hw_core {
     trn_hw_num gpsimd_start_cycles;    /* GpSimd kernel start */
     trn_hw_num min_ii_dynamic_cycles;  /* dynamic-offset copies */
     trn_hw_num access_overhead_cycles; /* per SBUF/PSUM access request */
+    trn_hw_num sem_latency_ns;         /* cross-engine semaphore signal-to-wake (may be 0) */
     /* DMA */
     trn_hw_num dma_engines;              /* DMA engines per core */
     trn_hw_num dma_queues_per_engine;    /* queues per DMA engine */
@@ -101,6 +109,8 @@ typedef struct trn_hw_core {
     trn_hw_num dma_min_efficient_bytes;  /* bytes per partition recommended as a minimum */
     trn_hw_num dma_saturation_bytes;     /* bytes per partition that saturate the engines */
     trn_hw_num dma_sat_efficiency;       /* efficiency reached at dma_saturation_bytes */
+    trn_hw_num dma_transpose_hbm_frac;   /* dma_transpose HBM->SBUF, fraction of DMA rate (v3+) */
+    trn_hw_num dma_transpose_sbuf_frac;  /* dma_transpose SBUF->SBUF, fraction of DMA rate (v3+) */
     struct {
         trn_hw_num tensor_peak_flops[TRN_HW_NDTYPES]; /* per core, as stated */
         trn_hw_num sbuf_bytes, psum_bytes;            /* per core */

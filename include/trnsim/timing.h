@@ -30,22 +30,12 @@ extern "C" {
  * SP). DMA queues are separate tracks. */
 #define TRN_TIMING_ENGINES 5
 
-/* Parameters the public record does not give or the catalog does not hold yet (each named in
- * docs/timing-model.md with its source or the reason for its default). */
-typedef struct trn_timing_params {
-    double sem_latency_ns;     /* cross-engine semaphore signal-to-wake latency; not published
-                                  (trainium-facts.md §7.2); default 0 */
-    double pe_ls_speedup;      /* fast LoadStationary: LS of M columns takes M / this PE cycles
-                                  (AG2, PERF: "up to 4x faster than an MM"); default 4 */
-    double dma_transpose_hbm;  /* dma_transpose throughput factor HBM->SBUF (AG3: up to 90%) */
-    double dma_transpose_sbuf; /* dma_transpose throughput factor SBUF->SBUF (AG3: up to 50%) */
-    double sync_hz;            /* SP (Sync engine) sequencer clock; the catalog has none;
-                                  0 = the core's scalar_hz */
-} trn_timing_params;
-
-/* Options of a timing run. Zero-initialized options are not valid: use trn_timing_opts_init. */
+/* Options of a timing run. Every hardware constant of the model (clocks, cost constants,
+ * semaphore latency, fast LoadStationary, DMA transpose rates, VectorE modes) is read from the
+ * core version's catalog entry (hw/neuroncores.json, overridable with --hw); the options hold
+ * only what depends on the run, not on the hardware. Zero-initialized options are valid (the
+ * defaults); trn_timing_opts_init fills them too. */
 typedef struct trn_timing_opts {
-    trn_timing_params params;
     int hbm_share_cores; /* cores sharing the chip's HBM bandwidth equally: this core gets
                             hbm_bw_bps / hbm_share_cores. 0 = the chip's core count (every core
                             busy: the core's fair share); 1 = this core alone. */

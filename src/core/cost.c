@@ -1,9 +1,10 @@
 /* The cost model: each instruction's duration in its engine's cycles from the trainium-facts.md
  * §3.4 formulas with the §3.7 performance modes, and each DMA's transfer plan (§3.6). Every
- * constant comes from the catalog (trn_hw_core) or from trn_timing_params; the numbers inside
- * the formulas (2N, 8N, 13N/3, N/4) are the published formulas themselves. N is the free size
- * (elements per partition) of the row's main operand; cost does not depend on the partition
- * count (lanes are parallel, AG2). Fractional formulas round up to whole cycles.
+ * constant comes from the catalog (trn_hw_core, each with its source or the reason it is
+ * assumed); the numbers inside the formulas (2N, 8N, 13N/3, N/4) are the published formulas
+ * themselves. N is the free size (elements per partition) of the row's main operand; cost does not
+ * depend on the partition count (lanes are parallel, AG2). Fractional formulas round up to whole
+ * cycles.
  *
  * Deliberately left out: anything that depends on timing (MM_INIT on a cold TensorE, exposed
  * LoadStationary, the dependent-instruction overhead, HBM sharing): timing.c adds those. */
@@ -13,11 +14,10 @@
 
 #include "timing_impl.h"
 
-/* The §3.4 TensorE formulas' "64" (max(min(64, N_stationary), N_moving), max(P, min(64, F))).
- * The catalog has no TensorE field for it; it equals MIN_II, which is read from there
- * (catalog field needed: a TensorE minimum initiation interval). */
+/* The §3.4 TensorE formulas' "64" (max(min(64, N_stationary), N_moving), max(P, min(64, F))):
+ * the catalog's TensorE minimum initiation interval (ISA-OLD, PERF). */
 static double pe_min_ii(const trn_hw_core *c) {
-    return c->min_ii_cycles.value;
+    return c->pe_min_ii_cycles.value;
 }
 
 static uint64_t ceil_u64(double x) {
@@ -36,11 +36,10 @@ static int parse_version(const char *name) {
 }
 
 trn_status cost_ctx_init(cost_ctx *ctx, const trn_program *p, const trn_hw_core *core,
-                         const trn_timing_params *params, trn_err *err) {
+                         trn_err *err) {
     memset(ctx, 0, sizeof *ctx);
     ctx->p = p;
     ctx->core = core;
-    ctx->params = params;
     ctx->version = parse_version(core->name);
     if (!ctx->version)
         return trn_err_set(err, TRN_E_INVALID, "core version '%s': expected vN",
@@ -53,9 +52,9 @@ trn_status cost_ctx_init(cost_ctx *ctx, const trn_program *p, const trn_hw_core 
     ctx->hz[TRN_ENGINE_ACT] = core->scalar_hz.value;
     ctx->hz[TRN_ENGINE_DVE] = core->vector_hz.value;
     ctx->hz[TRN_ENGINE_POOL] = core->gpsimd_hz.value;
-    ctx->hz[TRN_ENGINE_SP] = params->sync_hz > 0 ? params->sync_hz : core->scalar_hz.value;
+    ctx->hz[TRN_ENGINE_SP] = core->sync_hz.value;
     static const char *const field[TRN_TIMING_ENGINES] = {"tensor_hz", "scalar_hz", "vector_hz",
-                                                          "gpsimd_hz", "scalar_hz (SP)"};
+                                                          "gpsimd_hz", "sync_hz"};
     for (int e = 0; e < TRN_TIMING_ENGINES; e++)
         if (!(ctx->hz[e] > 0))
             return trn_err_set(err, TRN_E_INVALID, "core version %s has no %s", core->name,
@@ -64,6 +63,23 @@ trn_status cost_ctx_init(cost_ctx *ctx, const trn_program *p, const trn_hw_core 
         return trn_err_set(err, TRN_E_INVALID,
                            "core version %s has no dma_engines or dma_engine_practical_bps",
                            core->name);
+    if (!(core->pe_min_ii_cycles.value > 0) || !(core->pe_ls_speedup.value > 0) ||
+        !(core->sem_latency_ns.value >= 0))
+        return trn_err_set(err, TRN_E_INVALID,
+                           "core version %s: pe_min_ii_cycles and pe_ls_speedup must be > 0 and "
+                           "sem_latency_ns >= 0",
+                           core->name);
+    /* DMA transpose exists from v3 [AG3]: a core without its rates cannot time one */
+    for (int i = 0; i < p->ninstrs; i++) {
+        if (p->instrs[i].op != TRN_OP_DMA_TRANSPOSE) continue;
+        if (!(core->dma_transpose_hbm_frac.value > 0) || !(core->dma_transpose_sbuf_frac.value > 0))
+            return trn_err_set(err, TRN_E_INVALID,
+                               "%s:%u: dma_transpose: core version %s has no "
+                               "dma_transpose_hbm_frac / dma_transpose_sbuf_frac",
+                               p->source_path ? p->source_path : p->name,
+                               (unsigned)p->instrs[i].line, core->name);
+        break;
+    }
     return TRN_OK;
 }
 
@@ -141,14 +157,42 @@ static uint64_t on_pool(const trn_hw_core *c, double work) {
            ceil_u64(work / per_lane(c, c->gpsimd_elems_per_cycle.value));
 }
 
-/* tensor_copy / tensor_scalar on VectorE with the NC-v3+ BF16/FP16 modes (AG3): the full mode
- * (vector_elems_per_cycle_16bit per lane, 4x) when input and output are both 16-bit, in SBUF,
- * innermost contiguous; half of it when one side is in PSUM or not contiguous. */
+/* The catalog's data-type class of a tensor's dtype (-1 for types the maps do not name). */
+static int hw_dtype(trn_dtype t) {
+    switch (t) {
+    case TRN_DTYPE_F32: return TRN_HW_FP32;
+    case TRN_DTYPE_TF32: return TRN_HW_TF32;
+    case TRN_DTYPE_BF16: return TRN_HW_BF16;
+    case TRN_DTYPE_F16: return TRN_HW_FP16;
+    case TRN_DTYPE_FP8_E4M3:
+    case TRN_DTYPE_FP8_E5M2:
+    case TRN_DTYPE_FP8_E4M3_LEGACY:
+    case TRN_DTYPE_FP8_E3M4: return TRN_HW_FP8;
+    case TRN_DTYPE_INT8: return TRN_HW_INT8;
+    default: return -1;
+    }
+}
+
+/* VectorE performance-mode speed-up (elements per partition per cycle) of operand ap: the
+ * catalog's vector_mode_elems_per_cycle for its data type per lane, 0 when its type has no
+ * mode (AG3: BF16/FP16 on v3; AG4: BF16/FP16/FP8 on v4; none on v2). */
+static double vmode(const cost_ctx *x, const trn_ap *ap) {
+    if (!ap) return 0;
+    int dt = hw_dtype(ten(x->p, ap)->dtype);
+    if (dt < 0 || x->core->vector_mode_elems_per_cycle[dt].origin == TRN_HW_ABSENT) return 0;
+    double lanes = x->core->partitions.value > 0 ? x->core->partitions.value : 128;
+    return x->core->vector_mode_elems_per_cycle[dt].value / lanes;
+}
+
+/* tensor_copy / tensor_scalar on VectorE with the NC-v3+ performance modes (AG3): the full mode
+ * (the catalog's mode rate per lane, 4x) when input and output both have a mode data type, are
+ * in SBUF and innermost contiguous; half of it when one side is in PSUM or not contiguous. */
 static uint64_t dve_copy_like(const cost_ctx *x, const trn_ap *in, const trn_ap *out, double n) {
     const trn_program *p = x->p;
-    double f16 = per_lane(x->core, x->core->vector_elems_per_cycle_16bit.value);
+    double mi = vmode(x, in), mo = vmode(x, out);
+    double f16 = mi < mo ? mi : mo;
     double speed = 1;
-    if (f16 > 1 && in && out && is16(p, in) && is16(p, out)) {
+    if (f16 > 1) {
         int sbuf = mem_of(p, in) == TRN_MEM_SBUF && mem_of(p, out) == TRN_MEM_SBUF;
         speed = (sbuf && contiguous(in) && contiguous(out)) ? f16 : f16 / 2;
         if (speed < 1) speed = 1;
@@ -193,7 +237,7 @@ static void cost_matmul(const cost_ctx *x, const trn_instr *in, cost_instr *c) {
     if (n > mm) mm = n;
     c->cycles = (uint64_t)pass * ceil_u64(mm);
     c->is_matmul = 1;
-    c->ls_cycles = (uint64_t)pass * ceil_u64(m / x->params->pe_ls_speedup);
+    c->ls_cycles = (uint64_t)pass * ceil_u64(m / core->pe_ls_speedup.value);
     c->macs = k * m * n;
     c->peak_rate = rate;
     c->hw_slots = krows * m * n * pass * (mx ? 4 : dr ? 2 : 1);
@@ -256,13 +300,13 @@ void cost_compute(const cost_ctx *x, int i, cost_instr *c) {
         const trn_ap *d = arg_ap(p, in, "dst");
         int ma_ = a ? mem_of(p, a) : TRN_MEM_SBUF, mb = b ? mem_of(p, b) : TRN_MEM_SBUF;
         int split = (ma_ == TRN_MEM_PSUM) != (mb == TRN_MEM_PSUM);
-        int all16 = a && b && d && is16(p, a) && is16(p, b) && is16(p, d);
+        double va = vmode(x, a), vb = vmode(x, b), vd = vmode(x, d);
         int allbf16 = a && b && d && is_bf16(p, a) && is_bf16(p, b) && is_bf16(p, d);
         int sbuf = ma_ == TRN_MEM_SBUF && mb == TRN_MEM_SBUF && d && mem_of(p, d) == TRN_MEM_SBUF;
         int op = alu_arg(p, in, "op");
         int fast_op = op == TRN_ALU_ADD || op == TRN_ALU_MULTIPLY || op == TRN_ALU_SUBTRACT;
-        int mode = per_lane(core, core->vector_elems_per_cycle_16bit.value) > 1 && all16 &&
-                   ma_ == TRN_MEM_SBUF && mb == TRN_MEM_SBUF; /* NC-v3+ 2x mode (AG3) */
+        /* NC-v3+ 2x mode (AG3): both inputs in SBUF, every operand of a mode data type */
+        int mode = va > 1 && vb > 1 && vd > 1 && ma_ == TRN_MEM_SBUF && mb == TRN_MEM_SBUF;
         int one = split || mode ||
                   (allbf16 && sbuf && fast_op && contiguous(a) && contiguous(b) && contiguous(d));
         c->cycles = ii(core, one ? n : 2 * n);
@@ -398,8 +442,8 @@ void cost_dma(const cost_ctx *x, int i, dma_plan *d) {
     d->buffer_bytes = buf;
     double mode = 1;
     if (in->op == TRN_OP_DMA_TRANSPOSE)
-        mode = d->src_mem == TRN_MEM_HBM ? x->params->dma_transpose_hbm
-                                         : x->params->dma_transpose_sbuf;
+        mode = d->src_mem == TRN_MEM_HBM ? core->dma_transpose_hbm_frac.value
+                                         : core->dma_transpose_sbuf_frac.value;
     d->rate_bpns = core->dma_engine_practical_bps.value * 1e-9 *
                    trn_hw_dma_efficiency(core, buf > 0 ? buf : 1) * mode;
     d->hbm_sides = (d->src_mem == TRN_MEM_HBM) + (d->dst_mem == TRN_MEM_HBM);

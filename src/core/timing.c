@@ -21,12 +21,7 @@
 
 void trn_timing_opts_init(trn_timing_opts *o) {
     memset(o, 0, sizeof *o);
-    o->params.sem_latency_ns = 0;       /* not published (trainium-facts.md §7.2) */
-    o->params.pe_ls_speedup = 4;        /* AG2, PERF: fast LS up to 4x an MM */
-    o->params.dma_transpose_hbm = 0.9;  /* AG3: up to 90% of DMA throughput */
-    o->params.dma_transpose_sbuf = 0.5; /* AG3: up to 50% */
-    o->params.sync_hz = 0;              /* the catalog has no SP clock: scalar_hz */
-    o->hbm_share_cores = 0;
+    o->hbm_share_cores = 0; /* the chip's core count: this core's fair share */
 }
 
 typedef struct engine_state {
@@ -607,17 +602,13 @@ trn_status trn_timing_run(const trn_program *p, const trn_hw_core *core, const t
     if (chip && chip->core && chip->core != core)
         return trn_err_set(err, TRN_E_INVALID, "chip %s has NeuronCore %s, not %s", chip->name,
                            chip->core_version, core->name);
-    if (!(o->params.pe_ls_speedup > 0) || !(o->params.dma_transpose_hbm > 0) ||
-        !(o->params.dma_transpose_sbuf > 0) || o->params.sem_latency_ns < 0 ||
-        o->hbm_share_cores < 0)
-        return trn_err_set(err, TRN_E_INVALID,
-                           "timing options: pe_ls_speedup and the DMA transpose factors must be "
-                           "> 0, sem_latency_ns and hbm_share_cores >= 0");
+    if (o->hbm_share_cores < 0)
+        return trn_err_set(err, TRN_E_INVALID, "timing options: hbm_share_cores must be >= 0");
     sim S;
     memset(&S, 0, sizeof S);
     S.p = p;
     S.pe_loaded = -1;
-    trn_status st = cost_ctx_init(&S.ctx, p, core, &o->params, err);
+    trn_status st = cost_ctx_init(&S.ctx, p, core, err);
     if (st) return st;
     trn_timing *tm = calloc(1, sizeof *tm);
     if (!tm) return trn_err_set(err, TRN_E_NOMEM, "timing: out of memory");
@@ -692,7 +683,7 @@ trn_status trn_timing_run(const trn_program *p, const trn_hw_core *core, const t
             }
         }
         for (int q = 0; q < tm->nq; q++) S.qs[q].prev = -1;
-        S.lat = o->params.sem_latency_ns;
+        S.lat = core->sem_latency_ns.value;
         if (chip && chip->hbm_bw_bps.value > 0) {
             int share = o->hbm_share_cores ? o->hbm_share_cores : (int)chip->cores.value;
             if (share < 1) share = 1;
@@ -871,11 +862,13 @@ static cJSON *report_json(const trn_timing *t) {
     }
     cJSON *pa = cJSON_AddObjectToObject(root, "params");
     if (pa) {
-        const trn_timing_params *pr = &t->opts.params;
-        cJSON_AddNumberToObject(pa, "sem_latency_ns", pr->sem_latency_ns);
-        cJSON_AddNumberToObject(pa, "pe_ls_speedup", pr->pe_ls_speedup);
-        cJSON_AddNumberToObject(pa, "dma_transpose_hbm", pr->dma_transpose_hbm);
-        cJSON_AddNumberToObject(pa, "dma_transpose_sbuf", pr->dma_transpose_sbuf);
+        /* the catalog values the run used (the schema's original keys) */
+        const trn_hw_core *c = t->core;
+        cJSON_AddNumberToObject(pa, "sem_latency_ns", c->sem_latency_ns.value);
+        cJSON_AddNumberToObject(pa, "pe_ls_speedup", c->pe_ls_speedup.value);
+        cJSON_AddNumberToObject(pa, "dma_transpose_hbm", c->dma_transpose_hbm_frac.value);
+        cJSON_AddNumberToObject(pa, "dma_transpose_sbuf", c->dma_transpose_sbuf_frac.value);
+        cJSON_AddNumberToObject(pa, "pe_min_ii_cycles", c->pe_min_ii_cycles.value);
         cJSON_AddNumberToObject(pa, "sync_hz", r->engine[TRN_ENGINE_SP].hz);
         cJSON_AddNumberToObject(pa, "hbm_share_cores", t->opts.hbm_share_cores);
     }

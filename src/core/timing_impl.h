@@ -37,7 +37,6 @@ void sched_free(sched *s);
 typedef struct cost_ctx {
     const trn_program *p;
     const trn_hw_core *core;
-    const trn_timing_params *params;
     int version;                   /* NeuronCore version (2, 3, 4 ...) */
     double hz[TRN_TIMING_ENGINES]; /* clock of each compute engine, Hz */
 } cost_ctx;
@@ -54,10 +53,10 @@ typedef struct cost_instr {
     double hw_slots;    /* K_rows x M x N x passes (HFU numerator) */
 } cost_instr;
 
-/* Fills ctx from the core (borrowed) and params; TRN_E_INVALID when the catalog lacks a
- * clock. */
+/* Fills ctx from the core (borrowed); TRN_E_INVALID when the catalog lacks a clock or a
+ * constant the program needs (a dma_transpose on a core without DMA transpose rates). */
 trn_status cost_ctx_init(cost_ctx *ctx, const trn_program *p, const trn_hw_core *core,
-                         const trn_timing_params *params, trn_err *err);
+                         trn_err *err);
 /* The cost of compute instruction `i` (not for DMA instructions). */
 void cost_compute(const cost_ctx *ctx, int i, cost_instr *c);
 /* 1 when two matmuls use the same stationary (no new LoadStationary needed). */
