@@ -454,9 +454,10 @@ static void test_faults(void) {
     trn_program_destroy(p);
 
     /* an instruction not executed yet is reported, naming it and its line */
-    const char *k2 = ".input x f32 [128, 8]\n.output out f32 [128, 6]\n.sbuf a f32 [128, 8]\n"
-                     ".sbuf o f32 [128, 6]\ndma_copy dst=a src=x\nsequence_bounds dst=o segment_ids=a\n"
-                     "dma_copy dst=out src=o\n";
+    const char *k2 =
+        ".input x f32 [128, 8]\n.output out f32 [128, 6]\n.sbuf a f32 [128, 8]\n"
+        ".sbuf o f32 [128, 6]\ndma_copy dst=a src=x\nsequence_bounds dst=o segment_ids=a\n"
+        "dma_copy dst=out src=o\n";
     p = ct_prog(k2, "k.tasm", 3);
     c = ct_core(p, 3, NULL);
     ct_put(c, "x", x, P * 8);
