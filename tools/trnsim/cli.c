@@ -59,3 +59,15 @@ bad:
     cli_error(cmd, "%s: expected a non-negative integer, got '%s'", what, text);
     return 0;
 }
+
+int cli_parse_param(const char *s, trn_param *p) {
+    const char *eq = strchr(s, '=');
+    if (!eq || eq == s || (size_t)(eq - s) >= TRN_NAME_MAX) return 0;
+    memcpy(p->name, s, (size_t)(eq - s));
+    p->name[eq - s] = '\0';
+    char *end = NULL;
+    long long v = strtoll(eq + 1, &end, 0);
+    if (!eq[1] || *end) return 0;
+    p->value = v;
+    return 1;
+}

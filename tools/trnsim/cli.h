@@ -42,6 +42,9 @@ int cli_is_help(const char *arg);
  * when it is not one. */
 int cli_parse_u64(const char *cmd, const char *what, const char *text, uint64_t *v);
 
+/* Parses "K=V" (V an integer, decimal or 0x) into a kernel parameter override; 0 if malformed. */
+int cli_parse_param(const char *s, trn_param *p);
+
 int cmd_info(trn_cli *cli, int argc, char **argv);
 int cmd_num(trn_cli *cli, int argc, char **argv);
 int cmd_demo(trn_cli *cli, int argc, char **argv);

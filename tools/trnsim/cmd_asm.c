@@ -29,19 +29,6 @@ static void help(void) {
            "error, 3 bad input file (the message names file:line:col).\n");
 }
 
-/* "K=V" with an integer V. */
-static int parse_param(const char *s, trn_param *p) {
-    const char *eq = strchr(s, '=');
-    if (!eq || eq == s || (size_t)(eq - s) >= TRN_NAME_MAX) return 0;
-    memcpy(p->name, s, (size_t)(eq - s));
-    p->name[eq - s] = '\0';
-    char *end = NULL;
-    long long v = strtoll(eq + 1, &end, 0);
-    if (!eq[1] || *end) return 0;
-    p->value = v;
-    return 1;
-}
-
 static char *default_output(const char *in) {
     size_t n = strlen(in);
     const char *dot = strrchr(in, '.'), *slash = strrchr(in, '/');
@@ -80,7 +67,7 @@ int cmd_asm(trn_cli *cli, int argc, char **argv) {
                 cli_error("asm", "at most %d --param options", MAX_PARAMS);
                 return CLI_EXIT_USAGE;
             }
-            if (!parse_param(v, &params[opts.n_overrides])) {
+            if (!cli_parse_param(v, &params[opts.n_overrides])) {
                 cli_error("asm", "--param %s: expected NAME=INTEGER", v);
                 return CLI_EXIT_USAGE;
             }

@@ -55,18 +55,6 @@ static int parse_bind(const char *opt, const char *s, bind *b) {
     return 1;
 }
 
-static int parse_param(const char *s, trn_param *p) {
-    const char *eq = strchr(s, '=');
-    if (!eq || eq == s || (size_t)(eq - s) >= TRN_NAME_MAX) return 0;
-    memcpy(p->name, s, (size_t)(eq - s));
-    p->name[eq - s] = '\0';
-    char *end = NULL;
-    long long v = strtoll(eq + 1, &end, 0);
-    if (!eq[1] || *end) return 0;
-    p->value = v;
-    return 1;
-}
-
 static void shape_str(int rank, const int64_t *shape, char *buf, size_t n) {
     size_t k = (size_t)snprintf(buf, n, "[");
     for (int i = 0; i < rank && k < n; i++)
@@ -254,7 +242,7 @@ int cmd_exec(trn_cli *cli, int argc, char **argv) {
             if (m < 0) return CLI_EXIT_USAGE;
         } else if ((m = cli_opt("exec", argc, argv, &i, "--param", &v)) != 0) {
             if (m < 0) return CLI_EXIT_USAGE;
-            if (opts.n_overrides == MAX_BIND || !parse_param(v, &params[opts.n_overrides])) {
+            if (opts.n_overrides == MAX_BIND || !cli_parse_param(v, &params[opts.n_overrides])) {
                 cli_error("exec", "--param %s: expected NAME=INTEGER (at most %d)", v, MAX_BIND);
                 return CLI_EXIT_USAGE;
             }
