@@ -70,6 +70,40 @@ static float reduce_init(trn_alu_op op) {
     }
 }
 
+/* The ScalarE reduction shared by activation and activate2, then the stores: the per-partition
+ * accumulators are reset and/or fed the P x F results `v` per reduce_cmd, `v` is written to
+ * `d`, and the accumulators to reduce_res `rr` when given. */
+static trn_status reduce_store(trn_core *c, const trn_operand *rr, int64_t cmd, trn_alu_op rop,
+                               const core_view *xv, const core_view *dv, const float *v, size_t P,
+                               size_t F) {
+    trn_status st;
+    const core_view x = *xv, d = *dv;
+    if (cmd != TRN_REDUCE_CMD_IDLE && !reduce_ok(rop))
+        return core_fault(c, TRN_E_FAULT,
+                          "illegal operand: reduce_op %s (ScalarE reduces with add, maximum, "
+                          "minimum, abs_max, abs_min)",
+                          trn_alu_name(rop));
+    if (P > TRN_MAX_PARTITIONS || x.p0 + P > TRN_MAX_PARTITIONS)
+        return core_fault(c, TRN_E_FAULT, "illegal operand: too many partitions");
+    if (cmd == TRN_REDUCE_CMD_RESET || cmd == TRN_REDUCE_CMD_RESET_REDUCE)
+        for (size_t p = 0; p < P; p++) c->act_acc[x.p0 + p] = reduce_init(rop);
+    if (cmd == TRN_REDUCE_CMD_REDUCE || cmd == TRN_REDUCE_CMD_RESET_REDUCE)
+        for (size_t p = 0; p < P; p++) {
+            float a = c->act_acc[x.p0 + p];
+            for (size_t f = 0; f < F; f++) a = core_alu_f32(rop, a, v[p * F + f]);
+            c->act_acc[x.p0 + p] = a;
+        }
+    if ((st = core_store_f32(c, &d, v)) != TRN_OK) return st;
+    if (rr) {
+        core_view r;
+        if ((st = core_view_of(c, rr, "reduce_res", &r)) != TRN_OK) return st;
+        if (r.P != P || r.F != 1)
+            return core_fault(c, TRN_E_FAULT, "illegal operand: reduce_res must be [%zu, 1]", P);
+        return core_store_f32(c, &r, c->act_acc + x.p0);
+    }
+    return TRN_OK;
+}
+
 trn_status core_op_activation(trn_core *c, const trn_instr *in) {
     core_view d, x;
     trn_status st = core_view_arg(c, in, "data", &x);
@@ -100,30 +134,7 @@ trn_status core_op_activation(trn_core *c, const trn_instr *in) {
     if (cmd == TRN_REDUCE_CMD_LOAD_REDUCE)
         return core_fault(c, TRN_E_UNSUPPORTED,
                           "reduce_cmd=load_reduce is not yet executed by the simulator");
-    if (cmd != TRN_REDUCE_CMD_IDLE && !reduce_ok(rop))
-        return core_fault(c, TRN_E_FAULT,
-                          "illegal operand: reduce_op %s (ScalarE reduces with add, maximum, "
-                          "minimum, abs_max, abs_min)",
-                          trn_alu_name(rop));
-    if (P > TRN_MAX_PARTITIONS || x.p0 + P > TRN_MAX_PARTITIONS)
-        return core_fault(c, TRN_E_FAULT, "illegal operand: too many partitions");
-    if (cmd == TRN_REDUCE_CMD_RESET || cmd == TRN_REDUCE_CMD_RESET_REDUCE)
-        for (size_t p = 0; p < P; p++) c->act_acc[x.p0 + p] = reduce_init(rop);
-    if (cmd == TRN_REDUCE_CMD_REDUCE || cmd == TRN_REDUCE_CMD_RESET_REDUCE)
-        for (size_t p = 0; p < P; p++) {
-            float a = c->act_acc[x.p0 + p];
-            for (size_t f = 0; f < F; f++) a = core_alu_f32(rop, a, v[p * F + f]);
-            c->act_acc[x.p0 + p] = a;
-        }
-    if ((st = core_store_f32(c, &d, v)) != TRN_OK) return st;
-    if (rr) {
-        core_view r;
-        if ((st = core_view_of(c, rr, "reduce_res", &r)) != TRN_OK) return st;
-        if (r.P != P || r.F != 1)
-            return core_fault(c, TRN_E_FAULT, "illegal operand: reduce_res must be [%zu, 1]", P);
-        return core_store_f32(c, &r, c->act_acc + x.p0);
-    }
-    return TRN_OK;
+    return reduce_store(c, rr, cmd, rop, &x, &d, v, P, F);
 }
 
 /* activate2 (v4): v = (data op0 imm0) op1 imm1 (each op one FP32 rounding; bypass skips it,
@@ -178,28 +189,5 @@ trn_status core_op_activate2(trn_core *c, const trn_instr *in) {
     if (cmd == TRN_REDUCE_CMD_LOAD_REDUCE)
         return core_fault(c, TRN_E_FAULT,
                           "illegal operand: activate2 has no initial value for load_reduce");
-    if (cmd != TRN_REDUCE_CMD_IDLE && !reduce_ok(rop))
-        return core_fault(c, TRN_E_FAULT,
-                          "illegal operand: reduce_op %s (ScalarE reduces with add, maximum, "
-                          "minimum, abs_max, abs_min)",
-                          trn_alu_name(rop));
-    if (P > TRN_MAX_PARTITIONS || x.p0 + P > TRN_MAX_PARTITIONS)
-        return core_fault(c, TRN_E_FAULT, "illegal operand: too many partitions");
-    if (cmd == TRN_REDUCE_CMD_RESET || cmd == TRN_REDUCE_CMD_RESET_REDUCE)
-        for (size_t p = 0; p < P; p++) c->act_acc[x.p0 + p] = reduce_init(rop);
-    if (cmd == TRN_REDUCE_CMD_REDUCE || cmd == TRN_REDUCE_CMD_RESET_REDUCE)
-        for (size_t p = 0; p < P; p++) {
-            float a = c->act_acc[x.p0 + p];
-            for (size_t f = 0; f < F; f++) a = core_alu_f32(rop, a, v[p * F + f]);
-            c->act_acc[x.p0 + p] = a;
-        }
-    if ((st = core_store_f32(c, &d, v)) != TRN_OK) return st;
-    if (rr) {
-        core_view r;
-        if ((st = core_view_of(c, rr, "reduce_res", &r)) != TRN_OK) return st;
-        if (r.P != P || r.F != 1)
-            return core_fault(c, TRN_E_FAULT, "illegal operand: reduce_res must be [%zu, 1]", P);
-        return core_store_f32(c, &r, c->act_acc + x.p0);
-    }
-    return TRN_OK;
+    return reduce_store(c, rr, cmd, rop, &x, &d, v, P, F);
 }
