@@ -193,6 +193,18 @@ static void mems_str(unsigned m, char *buf, size_t n) {
 
 void trn_isa_doc(FILE *f) {
     for (int i = 0; intro[i]; i++) fputs(intro[i], f);
+    fputs("\n## The arithmetic contract\n\n"
+          "What each executed instruction computes, bit for bit, is in docs/semantics.md; the "
+          "tests check the simulator against it. The TensorE matmul, the heart of it:\n\n"
+          "    tile[m][n] = acc_K,  acc_0 = +0.0f,  acc_{k+1} = fmaf(stationary[k][m], "
+          "moving[k][n], acc_k)\n"
+          "    psum[m][n] = accumulate ? fp32(psum[m][n] + tile[m][n]) : tile[m][n]\n\n"
+          "for k = 0..K-1 in order, every step one FP32 fused multiply-add rounded to nearest "
+          "even; FP8 double-row and MX modes are defined in docs/semantics.md as the same chain "
+          "over their reordered, exactly decoded operands. Vector and Scalar engines compute in "
+          "FP32 with casts on input and output; every down-cast rounds RNE or stochastically "
+          "(`--round sr --seed N`).\n",
+          f);
     fputs("\n## Instructions\n\n"
           "Engines: PE = TensorE, ACT = ScalarE, DVE = VectorE, Pool = GpSimdE, SP = the Sync "
           "engine, DMA = the DMA queues; the first is the default. v = the minimum NeuronCore "
