@@ -7,5 +7,6 @@
 #include "trnsim/num.h"
 #include "trnsim/hw.h"
 #include "trnsim/isa.h"
+#include "trnsim/plan.h"
 
 #endif

@@ -13,7 +13,7 @@ typedef struct trn_hw_embedded_file {
     const char *text; /* NUL-terminated JSON */
 } trn_hw_embedded_file;
 
-/* Generated from hw/<name>.json (cmake/embed_hw_gen.cmake); ends with {NULL, NULL}. */
+/* Generated from hw/<name>.json (cmake/embed_json.cmake); ends with {NULL, NULL}. */
 extern const trn_hw_embedded_file trn_hw_embedded_files[];
 
 #define HW_NKINDS 4

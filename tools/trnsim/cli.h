@@ -51,5 +51,6 @@ int cmd_demo(trn_cli *cli, int argc, char **argv);
 int cmd_asm(trn_cli *cli, int argc, char **argv);
 int cmd_disasm(trn_cli *cli, int argc, char **argv);
 int cmd_exec(trn_cli *cli, int argc, char **argv);
+int cmd_plan(trn_cli *cli, int argc, char **argv);
 
 #endif

@@ -11,6 +11,7 @@ static const cli_command commands[] = {
     {"asm", cmd_asm, "assemble and verify a .tasm kernel into a .tprog"},
     {"disasm", cmd_disasm, "print a .tprog as .tasm"},
     {"exec", cmd_exec, "run a kernel on a simulated NeuronCore, .npy in and out"},
+    {"plan", cmd_plan, "the planner: a model's parameters, FLOPs per token and KV cache"},
     {"demo", cmd_demo, "a short tour: the catalog and the numerics"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
