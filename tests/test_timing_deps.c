@@ -1,10 +1,14 @@
 /* The scheduler's dependences against a reference: a plain scan of every live access of a
- * region (the scheduler as first written, O(live) per access, kept here verbatim) must give
- * exactly the waits and RAW-on-previous flags of the interval-indexed scheduler (src/core/
- * sched.c) on every example kernel and on synthetic kernels: random mixes of partial-partition,
- * strided and overlapping SBUF/PSUM/HBM accesses on all engines, and the strided case that made
- * the scan quadratic (many disjoint column slices of one HBM tensor live at once). The timeline
- * is a function of these edges and the cost model, so equal edges mean the identical report and
+ * region, each footprint an explicit list of byte intervals (the scheduler as first written,
+ * O(live) per access, kept here verbatim), must give exactly the waits and RAW-on-previous flags
+ * of src/core/sched.c (footprints as access patterns decided arithmetically, indexed by boxes)
+ * on every example kernel and on synthetic kernels: random mixes of partial-partition, strided
+ * and overlapping SBUF/PSUM/HBM accesses on all engines; pattern corner cases (random 3-D
+ * slices with steps in every dim of one HBM tensor and one SBUF tile: single runs, rows of
+ * several strides, partial rows, partition sub-ranges, irregular lists; PSUM banks and half
+ * banks; many readers on every engine then a write); and the strided case that made the scan
+ * quadratic (many disjoint column slices of one HBM tensor live at once). The timeline is a
+ * function of these edges and the cost model, so equal edges mean the identical report and
  * trace; one run per kernel also compares the JSON report and trace bytes of two runs.
  * LABELS: unit */
 #include <dirent.h>
@@ -494,6 +498,95 @@ static char *strided_kernel(int slices, int rounds) {
     return g.buf;
 }
 
+/* Corner cases of the footprint patterns: one HBM tensor g [16, 8, 64] and one SBUF tile s [128,
+ * 8, 64] addressed by random 3-D slices (partition sub-ranges, row and column windows, steps 1-3
+ * in every dim), so that footprints come as single runs, rows of several strides (dim 1 or dim 0
+ * rows, partial rows), and irregular lists; PSUM accesses in two banks and across a bank's half;
+ * and bursts of many reads on every engine followed by a write (WAR with many readers, WAW). */
+static void pslice(gen *g, char *out, size_t n, const char *t, int d0, int P, int A, int B,
+                   int p0fixed) {
+    int sa = 1 + (int)rnd(g, 3), sb = 1 + (int)rnd(g, 3);
+    if ((A - 1) * sa + 1 > 8) sa = 1;
+    if ((B - 1) * sb + 1 > 64) sb = 1;
+    int p0 = p0fixed >= 0 ? p0fixed : (int)rnd(g, (unsigned)(d0 - P + 1));
+    int a0 = (int)rnd(g, (unsigned)(8 - (A - 1) * sa)),
+        b0 = (int)rnd(g, (unsigned)(64 - (B - 1) * sb));
+    snprintf(out, n, "%s[%d:%d, %d:%d:%d, %d:%d:%d]", t, p0, p0 + P, a0, a0 + (A - 1) * sa + 1, sa,
+             b0, b0 + (B - 1) * sb + 1, sb);
+}
+
+static char *pattern_kernel(uint64_t seed, int n) {
+    gen g = {NULL, 0, 0, seed * 0x9e3779b97f4a7c15ULL + 7};
+    emit(&g, ".kernel pat\n.input g f32 [16, 8, 64]\n.output o f32 [16, 8, 64]\n"
+             ".sbuf s f32 [128, 8, 64]\n.sbuf u f32 [128, 8, 64]\n.psum acc f32 [128, 2, 512]\n"
+             ".sbuf w bf16 [128, 128]\n.sbuf a bf16 [128, 512]\n");
+    static const char *const eng[] = {"", " engine=sync", " engine=scalar", " engine=gpsimd"};
+    char d[128], s1[128];
+    for (int i = 0; i < n; i++) {
+        static const int Ps[] = {16, 8, 4, 1};
+        static const int As[] = {1, 2, 4, 8};
+        static const int Bs[] = {1, 8, 32, 64};
+        int P = Ps[rnd(&g, 4)], A = As[rnd(&g, 4)], B = Bs[rnd(&g, 4)];
+        /* SBUF partition starts: 0, 32, 64, 96 (legal for up to 32 partitions) */
+        int sp0 = (int)rnd(&g, 4) * 32;
+        switch (rnd(&g, 8)) {
+        case 0: /* HBM -> SBUF */
+            pslice(&g, d, sizeof d, rnd(&g, 2) ? "s" : "u", 128, P, A, B, sp0);
+            pslice(&g, s1, sizeof s1, rnd(&g, 2) ? "g" : "o", 16, P, A, B, -1);
+            emit(&g, "dma_copy dst=%s src=%s%s\n", d, s1, eng[rnd(&g, 4)]);
+            break;
+        case 1: /* SBUF -> HBM */
+            pslice(&g, d, sizeof d, "o", 16, P, A, B, -1);
+            pslice(&g, s1, sizeof s1, rnd(&g, 2) ? "s" : "u", 128, P, A, B, sp0);
+            emit(&g, "dma_copy dst=%s src=%s%s\n", d, s1, eng[rnd(&g, 4)]);
+            break;
+        case 2: { /* many readers of overlapping windows on every engine, then a write */
+            int k = 2 + (int)rnd(&g, 6);
+            for (int j = 0; j < k; j++) {
+                pslice(&g, d, sizeof d, "u", 128, P, A, B, sp0);
+                pslice(&g, s1, sizeof s1, "s", 128, P, A, B, sp0);
+                static const char *const ops[] = {"activation dst=%s data=%s op=exp\n",
+                                                  "tensor_copy dst=%s src=%s\n",
+                                                  "tensor_copy dst=%s src=%s engine=gpsimd\n"};
+                emit(&g, ops[rnd(&g, 3)], d, s1);
+            }
+            pslice(&g, d, sizeof d, "s", 128, P, A, B, sp0);
+            emit(&g, "memset dst=%s value=0.0\n", d);
+            break;
+        }
+        case 3:
+            pslice(&g, d, sizeof d, rnd(&g, 2) ? "s" : "u", 128, P, A, B, sp0);
+            pslice(&g, s1, sizeof s1, rnd(&g, 2) ? "s" : "u", 128, P, A, B, sp0);
+            emit(&g, "tensor_scalar dst=%s data=%s op0=add operand0=1.0\n", d, s1);
+            break;
+        case 4: { /* PSUM: a bank, a half bank, or straddling the two halves of one bank */
+            int bank = (int)rnd(&g, 2), c0 = (int)rnd(&g, 3) * 128, F = 128 * (1 + (int)rnd(&g, 3));
+            if (c0 + F > 512) F = 512 - c0;
+            emit(&g,
+                 "nc_matmul dst=acc[:, %d, %d:%d] stationary=w moving=a[:, 0:%d] accumulate=%s\n",
+                 bank, c0, c0 + F, F, rnd(&g, 2) ? "true" : "false");
+            break;
+        }
+        case 5: {
+            int bank = (int)rnd(&g, 2), c0 = (int)rnd(&g, 8) * 64;
+            emit(&g, "tensor_copy dst=u[0:%d, %d, 0:64] src=acc[0:%d, %d, %d:%d]\n", P,
+                 (int)rnd(&g, 8), P, bank, c0, c0 + 64);
+            break;
+        }
+        case 6: /* HBM -> HBM */
+            pslice(&g, d, sizeof d, "o", 16, P, A, B, -1);
+            pslice(&g, s1, sizeof s1, "g", 16, P, A, B, -1);
+            emit(&g, "dma_copy dst=%s src=%s\n", d, s1);
+            break;
+        default:
+            pslice(&g, d, sizeof d, rnd(&g, 2) ? "s" : "u", 128, P, A, B, sp0);
+            emit(&g, "memset dst=%s value=0.0%s\n", d, rnd(&g, 2) ? " engine=gpsimd" : "");
+            break;
+        }
+    }
+    return g.buf;
+}
+
 /* Two runs of a kernel give the same report and trace bytes. */
 static void same_twice(const trn_program *p, int v, const char *what) {
     char core[8];
@@ -560,6 +653,22 @@ int main(void) {
         trn_program_destroy(p);
         free(text);
     }
+    /* footprint pattern corner cases */
+    int npat = 0;
+    for (uint64_t seed = 1; seed <= 60; seed++) {
+        char *text = pattern_kernel(seed, 300);
+        char name[32];
+        snprintf(name, sizeof name, "pattern-%d.tasm", (int)seed);
+        trn_program *p = build(text, name, 3);
+        if (p) {
+            compare(p, name);
+            npat++;
+            if (seed <= 2) same_twice(p, 3, name);
+        }
+        trn_program_destroy(p);
+        free(text);
+    }
+    CHECK(npat == 60);
     /* the strided case */
     {
         char *text = strided_kernel(128, 3);

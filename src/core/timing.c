@@ -54,6 +54,15 @@ typedef struct sem_state {
     int n, cap;
 } sem_state;
 
+/* A ready time once it is final: every wait of an auto-sync instruction is known. */
+typedef struct ready_memo {
+    double t, raw;
+    int32_t pred;
+    int32_t block; /* a wait not known yet at the last look (0: none; else 1 + its index) */
+    uint8_t ok;
+    uint8_t issued; /* a DMA issued by a sequencer (released by its issue, not by waits) */
+} ready_memo;
+
 typedef struct sim {
     const trn_program *p;
     trn_timing *tm;
@@ -66,6 +75,7 @@ typedef struct sim {
     engine_state eng[TRN_TIMING_ENGINES];
     queue_state *qs;
     uint8_t *known;     /* n: end_ns is final */
+    ready_memo *memo;   /* n: ready_time of instructions without semaphore waits, once final */
     uint8_t *triggered; /* n: a DMA's issue on its sequencer is done */
     int *pieces_done;   /* n */
     int32_t *trig_pred; /* n: a triggered DMA's issue: its pred */
@@ -75,6 +85,8 @@ typedef struct sim {
     double lat;        /* semaphore latency, ns */
     double hbm_bpns;   /* HBM bandwidth of this core, bytes/ns (0: unlimited) */
     int rates_dirty;
+    int nqw;        /* 64-bit words of the queue masks */
+    uint64_t *busy; /* nqw: bit q set while queue q is in phase 1 or 2 (visited in q order) */
     double hfu_slots, mfu_slots, macs;
 } sim;
 
@@ -88,7 +100,8 @@ static int cmp_inc(const void *a, const void *b) {
 
 /* When instruction i's waits are all met (INFINITY while that is not known yet); *pred gets
  * the wait that is met last, *raw the time its RAW waits are met (-1 if none). */
-static double ready_time(sim *S, int i, int32_t *pred, double *raw) {
+static double ready_slow(sim *S, int i, int32_t *pred, double *raw) {
+    ready_memo *mo = &S->memo[i];
     const trn_instr *in = &S->p->instrs[i];
     const sched_instr *si = &S->sc.in[i];
     double best = -1;
@@ -96,7 +109,10 @@ static double ready_time(sim *S, int i, int32_t *pred, double *raw) {
     *raw = -1;
     for (int k = 0; k < si->nwaits; k++) {
         int32_t j = si->waits[k].instr;
-        if (!S->known[j]) return INFINITY;
+        if (!S->known[j]) {
+            mo->block = j + 1;
+            return INFINITY;
+        }
         double t = S->tm->in[j].end_ns + S->lat;
         if (t > best) best = t, *pred = j;
         if ((si->waits[k].kinds & TRN_DEP_RAW) && t > *raw) *raw = t;
@@ -111,7 +127,25 @@ static double ready_time(sim *S, int i, int32_t *pred, double *raw) {
         if (t > best) best = t, *pred = s->inc[v - 1].instr;
         if (t > *raw) *raw = t; /* a manual wait stands for a RAW */
     }
+    if (in->nwait == 0) { /* every wait known: final (semaphore counts still grow) */
+        mo->t = best > 0 ? best : 0;
+        mo->raw = *raw;
+        mo->pred = *pred;
+        mo->ok = 1;
+    }
     return best > 0 ? best : 0;
+}
+
+/* ready_slow, answered from the memo when it is final or still blocked on the same wait. */
+static inline double ready_time(sim *S, int i, int32_t *pred, double *raw) {
+    const ready_memo *mo = &S->memo[i];
+    if (mo->ok) {
+        *pred = mo->pred;
+        *raw = mo->raw;
+        return mo->t;
+    }
+    if (mo->block && !S->known[mo->block - 1]) return INFINITY;
+    return ready_slow(S, i, pred, raw);
 }
 
 static int signal_all(sim *S, int i) {
@@ -216,6 +250,21 @@ static int try_start_compute(sim *S, int e, double t) {
 
 /* ---- DMA queues -------------------------------------------------------------------------- */
 
+static void set_phase(sim *S, int q, int phase) {
+    S->qs[q].phase = phase;
+    if (phase)
+        S->busy[q >> 6] |= (uint64_t)1 << (q & 63);
+    else
+        S->busy[q >> 6] &= ~((uint64_t)1 << (q & 63));
+}
+
+/* The queues of word w idle (phase 0) or busy, as a bit mask. */
+static uint64_t idle_mask(const sim *S, int w) {
+    int left = S->tm->nq - 64 * w;
+    uint64_t all = left >= 64 ? ~(uint64_t)0 : (((uint64_t)1 << left) - 1);
+    return all & ~S->busy[w];
+}
+
 static int finish_dma(sim *S, int i) {
     trn_timing *tm = S->tm;
     trn_timing_instr *ti = &tm->in[i];
@@ -238,7 +287,7 @@ static int try_start_piece(sim *S, int q, double t) {
     if (Q->phase != 0 || Q->head >= tm->ndma || Q->free_ns > t) return 0;
     int i = S->dma_list[Q->head];
     trn_timing_instr *ti = &tm->in[i];
-    int issued = S->p->instrs[i].engine != TRN_ENGINE_DMA;
+    int issued = S->memo[i].issued;
     double release;
     int32_t pred = -1;
     trn_timing_cause cause = TRN_CAUSE_NONE;
@@ -273,35 +322,48 @@ static int try_start_piece(sim *S, int q, double t) {
         if (++S->pieces_done[i] == tm->nq && !finish_dma(S, i)) return -1;
         return 1;
     }
-    Q->phase = 1;
+    set_phase(S, q, 1);
     Q->phase_end = t + d->fixed_ns;
     Q->cap = d->rate_bpns;
     Q->hbm = d->hbm_sides;
     Q->rem = (double)pc->bytes;
     if (d->fixed_ns <= 0) {
-        Q->phase = 2;
+        set_phase(S, q, 2);
         pc->data_ns = t;
         S->rates_dirty = 1;
     }
     return 1;
 }
 
+/* 1 when idle queue q surely cannot start a transfer at t (try_start_piece would return 0);
+ * 0 when it has to look. */
+static inline int piece_blocked(const sim *S, int q, double t) {
+    const queue_state *Q = &S->qs[q];
+    if (Q->head >= S->tm->ndma || Q->free_ns > t) return 1;
+    int i = S->dma_list[Q->head];
+    const ready_memo *mo = &S->memo[i];
+    if (mo->issued) return !S->triggered[i] || S->tm->issue_end_ns[i] > t;
+    if (mo->ok) return mo->t > t;
+    return mo->block && !S->known[mo->block - 1];
+}
+
 /* Max-min fair shares of the HBM bandwidth among the transfers moving data (weighted by their
  * HBM sides), each capped at its queue rate. */
 static void share_rates(sim *S, double t) {
-    trn_timing *tm = S->tm;
     int idx[256];
     int n = 0;
     double budget = S->hbm_bpns, weight = 0;
-    for (int q = 0; q < tm->nq; q++) {
-        queue_state *Q = &S->qs[q];
-        if (Q->phase != 2) continue;
-        Q->rate = Q->cap;
-        if (Q->hbm > 0 && S->hbm_bpns > 0 && n < 256) {
-            idx[n++] = q;
-            weight += Q->hbm;
+    for (int w = 0; w < S->nqw; w++)
+        for (uint64_t m = S->busy[w]; m; m &= m - 1) {
+            int q = 64 * w + __builtin_ctzll(m);
+            queue_state *Q = &S->qs[q];
+            if (Q->phase != 2) continue;
+            Q->rate = Q->cap;
+            if (Q->hbm > 0 && S->hbm_bpns > 0 && n < 256) {
+                idx[n++] = q;
+                weight += Q->hbm;
+            }
         }
-    }
     /* ascending caps (insertion sort: stable, deterministic) */
     for (int a = 1; a < n; a++) {
         int v = idx[a], b = a;
@@ -320,42 +382,46 @@ static void share_rates(sim *S, double t) {
         weight -= Q->hbm;
         if (budget < 0) budget = 0;
     }
-    for (int q = 0; q < tm->nq; q++) {
-        queue_state *Q = &S->qs[q];
-        if (Q->phase == 2) Q->fin = Q->rate > 0 ? t + Q->rem / Q->rate : INFINITY;
-    }
+    for (int w = 0; w < S->nqw; w++)
+        for (uint64_t m = S->busy[w]; m; m &= m - 1) {
+            queue_state *Q = &S->qs[64 * w + __builtin_ctzll(m)];
+            if (Q->phase == 2) Q->fin = Q->rate > 0 ? t + Q->rem / Q->rate : INFINITY;
+        }
     S->rates_dirty = 0;
 }
 
 /* Moves the data phases from t to tn and retires what ends by tn. */
 static int advance_queues(sim *S, double t, double tn) {
     trn_timing *tm = S->tm;
-    for (int q = 0; q < tm->nq; q++) {
-        queue_state *Q = &S->qs[q];
-        if (Q->phase == 2) {
-            Q->rem -= Q->rate * (tn - t);
-            if (Q->fin <= tn || Q->rem <= 1e-9) {
-                int i = Q->instr;
-                dma_piece *pc = &tm->pieces[(size_t)tm->dma_slot[i] * (size_t)tm->nq + (size_t)q];
-                pc->end_ns = tn;
-                trn_timing_track *tr = &tm->queues[q];
-                tr->instrs++;
-                tr->bytes += pc->bytes;
-                tr->busy_ns += tn - pc->start_ns;
-                Q->phase = 0;
-                Q->free_ns = tn;
-                Q->head++;
-                Q->prev = i;
+    for (int w = 0; w < S->nqw; w++)
+        for (uint64_t m = S->busy[w]; m; m &= m - 1) {
+            int q = 64 * w + __builtin_ctzll(m);
+            queue_state *Q = &S->qs[q];
+            if (Q->phase == 2) {
+                Q->rem -= Q->rate * (tn - t);
+                if (Q->fin <= tn || Q->rem <= 1e-9) {
+                    int i = Q->instr;
+                    dma_piece *pc =
+                        &tm->pieces[(size_t)tm->dma_slot[i] * (size_t)tm->nq + (size_t)q];
+                    pc->end_ns = tn;
+                    trn_timing_track *tr = &tm->queues[q];
+                    tr->instrs++;
+                    tr->bytes += pc->bytes;
+                    tr->busy_ns += tn - pc->start_ns;
+                    set_phase(S, q, 0);
+                    Q->free_ns = tn;
+                    Q->head++;
+                    Q->prev = i;
+                    S->rates_dirty = 1;
+                    if (++S->pieces_done[i] == tm->nq && !finish_dma(S, i)) return 0;
+                }
+            } else if (Q->phase == 1 && Q->phase_end <= tn) {
+                set_phase(S, q, 2);
+                tm->pieces[(size_t)tm->dma_slot[Q->instr] * (size_t)tm->nq + (size_t)q].data_ns =
+                    Q->phase_end;
                 S->rates_dirty = 1;
-                if (++S->pieces_done[i] == tm->nq && !finish_dma(S, i)) return 0;
             }
-        } else if (Q->phase == 1 && Q->phase_end <= tn) {
-            Q->phase = 2;
-            tm->pieces[(size_t)tm->dma_slot[Q->instr] * (size_t)tm->nq + (size_t)q].data_ns =
-                Q->phase_end;
-            S->rates_dirty = 1;
         }
-    }
     return 1;
 }
 
@@ -413,11 +479,14 @@ static trn_status simulate(sim *S, trn_err *err) {
                 if (r < 0) return trn_err_set(err, TRN_E_NOMEM, "timing: out of memory");
                 progress |= r;
             }
-            for (int q = 0; q < tm->nq; q++) {
-                int r = try_start_piece(S, q, t);
-                if (r < 0) return trn_err_set(err, TRN_E_NOMEM, "timing: out of memory");
-                progress |= r;
-            }
+            for (int w = 0; w < S->nqw; w++)
+                for (uint64_t m = idle_mask(S, w); m; m &= m - 1) {
+                    int q = 64 * w + __builtin_ctzll(m);
+                    if (piece_blocked(S, q, t)) continue;
+                    int r = try_start_piece(S, q, t);
+                    if (r < 0) return trn_err_set(err, TRN_E_NOMEM, "timing: out of memory");
+                    progress |= r;
+                }
         }
         if (S->rates_dirty) share_rates(S, t);
         double tn = INFINITY;
@@ -437,9 +506,8 @@ static trn_status simulate(sim *S, trn_err *err) {
             if (Q->phase == 2 && Q->fin < tn) tn = Q->fin > t ? Q->fin : t;
             if (Q->phase == 0 && Q->head < tm->ndma) {
                 int i = S->dma_list[Q->head];
-                double r = S->p->instrs[i].engine == TRN_ENGINE_DMA
-                               ? ready_time(S, i, &pred, &raw)
-                               : (S->triggered[i] ? tm->issue_end_ns[i] : INFINITY);
+                double r = !S->memo[i].issued ? ready_time(S, i, &pred, &raw)
+                                              : (S->triggered[i] ? tm->issue_end_ns[i] : INFINITY);
                 if (r > t && r < tn) tn = r;
             }
         }
@@ -569,7 +637,9 @@ static void sim_free(sim *S) {
     free(S->dma_list);
     for (int e = 0; e < TRN_TIMING_ENGINES; e++) free(S->eng[e].queue);
     free(S->qs);
+    free(S->busy);
     free(S->known);
+    free(S->memo);
     free(S->triggered);
     free(S->pieces_done);
     free(S->trig_pred);
@@ -627,11 +697,14 @@ trn_status trn_timing_run(const trn_program *p, const trn_hw_core *core, const t
     tm->queues = calloc((size_t)tm->nq, sizeof *tm->queues);
     S.ci = calloc(nn, sizeof *S.ci);
     S.known = calloc(nn, 1);
+    S.memo = calloc(nn, sizeof *S.memo);
     S.triggered = calloc(nn, 1);
     S.pieces_done = calloc(nn, sizeof *S.pieces_done);
     S.trig_pred = calloc(nn, sizeof *S.trig_pred);
     S.trig_cause = calloc(nn, 1);
     S.qs = calloc((size_t)tm->nq, sizeof *S.qs);
+    S.nqw = (tm->nq + 63) / 64;
+    S.busy = calloc((size_t)(S.nqw ? S.nqw : 1), sizeof *S.busy);
     S.sems = calloc((size_t)(p->nsems ? p->nsems : 1), sizeof *S.sems);
     for (int e = 0; e < TRN_TIMING_ENGINES; e++) {
         S.eng[e].queue = malloc(nn * sizeof(int));
@@ -639,7 +712,8 @@ trn_status trn_timing_run(const trn_program *p, const trn_hw_core *core, const t
         if (!S.eng[e].queue) st = TRN_E_NOMEM;
     }
     if (!tm->in || !tm->dma_slot || !tm->issue_end_ns || !tm->queues || !S.ci || !S.known ||
-        !S.triggered || !S.pieces_done || !S.trig_pred || !S.trig_cause || !S.qs || !S.sems)
+        !S.memo || !S.triggered || !S.pieces_done || !S.trig_pred || !S.trig_cause || !S.qs ||
+        !S.busy || !S.sems)
         st = TRN_E_NOMEM;
     if (st == TRN_OK) {
         for (int i = 0; i < n; i++) tm->dma_slot[i] = cost_is_dma(p, i) ? tm->ndma++ : -1;
@@ -668,6 +742,7 @@ trn_status trn_timing_run(const trn_program *p, const trn_hw_core *core, const t
             int slot = tm->dma_slot[i];
             if (slot >= 0) {
                 S.dma_list[slot] = i;
+                S.memo[i].issued = in->engine != TRN_ENGINE_DMA;
                 S.plan[slot].bytes = S.plan_bytes + (size_t)slot * (size_t)tm->nq;
                 cost_dma(&S.ctx, i, &S.plan[slot]);
                 ti->bytes = S.plan[slot].read_bytes > S.plan[slot].write_bytes
