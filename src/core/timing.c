@@ -547,11 +547,17 @@ static trn_status critical_path(sim *S) {
         return TRN_E_NOMEM;
     }
     int ns = 0;
+    double covered = 0; /* end of the path so far: time already attributed */
     for (int k = nc - 1; k >= 0; k--) {
         int i = chain[k];
         int e = track_of(p, i);
         const trn_timing_instr *ti = &tm->in[i];
-        double busy = ti->end_ns - ti->start_ns;
+        /* A DMA's interval starts at its trigger, so it can overlap its predecessor on the
+         * path (queued behind it): only the time past the path's end so far is its own, and
+         * the per-engine path times add up to at most the kernel's time. */
+        double from = ti->start_ns > covered ? ti->start_ns : covered;
+        double busy = ti->end_ns > from ? ti->end_ns - from : 0;
+        if (ti->end_ns > covered) covered = ti->end_ns;
         tm->rep.critical_engine_ns[e] += busy;
         trn_timing_segment *g = ns ? &tm->crit[ns - 1] : NULL;
         if (!g || (int)g->engine != e) {
