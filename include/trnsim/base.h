@@ -77,6 +77,12 @@ trn_status trn_file_read(const char *path, void **data, size_t *size_bytes, trn_
 /* Writes `size_bytes` bytes of `data` (borrowed) to `path`, replacing it. */
 trn_status trn_file_write(const char *path, const void *data, size_t size_bytes, trn_err *err);
 
+/* What a JSON value is, for "expected X, got Y" messages: its number, `a string ("...")`,
+ * `an object`, `an array`, `true`, `false` or `null`. Writes into buf (n bytes) and
+ * returns it. */
+struct cJSON;
+const char *trn_json_describe(const struct cJSON *v, char *buf, size_t n);
+
 #ifdef __cplusplus
 }
 #endif

@@ -37,30 +37,11 @@ static trn_status nomem(ld *c) {
     return trn_err_set(c->err, TRN_E_NOMEM, "%s: out of memory", c->file);
 }
 
-/* What a JSON value is, for "expected X, got Y" messages. */
-static const char *type_of(const cJSON *v, char *buf, size_t n) {
-    if (cJSON_IsNumber(v))
-        snprintf(buf, n, "%.17g", v->valuedouble);
-    else if (cJSON_IsString(v))
-        snprintf(buf, n, "a string");
-    else if (cJSON_IsObject(v))
-        snprintf(buf, n, "an object");
-    else if (cJSON_IsArray(v))
-        snprintf(buf, n, "an array");
-    else if (cJSON_IsTrue(v))
-        snprintf(buf, n, "true");
-    else if (cJSON_IsFalse(v))
-        snprintf(buf, n, "false");
-    else
-        snprintf(buf, n, "null");
-    return buf;
-}
-
 /* An object whose keys are all different (cJSON keeps duplicate keys). */
 static trn_status need_object(ld *c, const cJSON *v, const char *path, const char *what) {
     char t[64];
     if (!cJSON_IsObject(v))
-        return fail(c, path, "expected %s, got %s", what, type_of(v, t, sizeof t));
+        return fail(c, path, "expected %s, got %s", what, trn_json_describe(v, t, sizeof t));
     for (const cJSON *a = v->child; a; a = a->next)
         for (const cJSON *b = a->next; b; b = b->next)
             if (strcmp(a->string, b->string) == 0) {
@@ -84,7 +65,7 @@ static trn_status parse_num(ld *c, const cJSON *v, const char *path, unsigned fl
         return fail(c, path,
                     "expected a number object {\"value\": N, \"source\"|\"derived\"|\"assumed\": "
                     "\"...\"}, got %s",
-                    type_of(v, t, sizeof t));
+                    trn_json_describe(v, t, sizeof t));
     trn_status s = need_object(c, v, path, "an object");
     if (s != TRN_OK) return s;
     const cJSON *value = NULL, *prov = NULL, *note = NULL;
@@ -102,7 +83,8 @@ static trn_status parse_num(ld *c, const cJSON *v, const char *path, unsigned fl
         if (strcmp(m->string, "assumed") == 0) o = TRN_HW_ASSUMED;
         if (o != TRN_HW_ABSENT || strcmp(m->string, "note") == 0) {
             if (!cJSON_IsString(m) || !m->valuestring[0])
-                return fail(c, p, "expected a non-empty string, got %s", type_of(m, t, sizeof t));
+                return fail(c, p, "expected a non-empty string, got %s",
+                            trn_json_describe(m, t, sizeof t));
             if (o == TRN_HW_ABSENT) {
                 note = m;
             } else {
@@ -127,12 +109,13 @@ static trn_status parse_num(ld *c, const cJSON *v, const char *path, unsigned fl
                        : (flags & F_ZERO) ? "a non-negative number"
                                           : "a positive number";
     if (!cJSON_IsNumber(value))
-        return fail(c, path, "expected %s, got %s", want, type_of(value, t, sizeof t));
+        return fail(c, path, "expected %s, got %s", want, trn_json_describe(value, t, sizeof t));
     double x = value->valuedouble;
     int ok = isfinite(x) && ((flags & F_ZERO) ? x >= 0 : x > 0);
     if (flags & F_INT) ok = ok && x == floor(x) && x <= 9007199254740992.0;
     if (flags & F_FRAC) ok = ok && x <= 1;
-    if (!ok) return fail(c, path, "expected %s, got %s", want, type_of(value, t, sizeof t));
+    if (!ok)
+        return fail(c, path, "expected %s, got %s", want, trn_json_describe(value, t, sizeof t));
     trn_hw_num n = {x, origin, NULL, NULL, c->file};
     if ((s = str_copy(c, prov->valuestring, &n.source)) != TRN_OK) return s;
     if (note && (s = str_copy(c, note->valuestring, &n.note)) != TRN_OK) return s;
@@ -180,7 +163,8 @@ static trn_status parse_topo(ld *c, const cJSON *v, const char *path, trn_hw_top
         } else if (strcmp(k, "source") == 0 || strcmp(k, "derived") == 0 ||
                    strcmp(k, "assumed") == 0 || strcmp(k, "note") == 0) {
             if (!cJSON_IsString(m) || !m->valuestring[0])
-                return fail(c, p, "expected a non-empty string, got %s", type_of(m, t, sizeof t));
+                return fail(c, p, "expected a non-empty string, got %s",
+                            trn_json_describe(m, t, sizeof t));
             if (strcmp(k, "note") == 0) {
                 note = m;
             } else {
@@ -204,7 +188,7 @@ static trn_status parse_topo(ld *c, const cJSON *v, const char *path, trn_hw_top
     if (ki < 0)
         return fail(c, p, "expected \"torus\", \"switch\", \"ring\" or \"fabric\", got %s%s%s",
                     cJSON_IsString(kind) ? "\"" : "",
-                    cJSON_IsString(kind) ? kind->valuestring : type_of(kind, t, sizeof t),
+                    cJSON_IsString(kind) ? kind->valuestring : trn_json_describe(kind, t, sizeof t),
                     cJSON_IsString(kind) ? "\"" : "");
     topo.kind = (trn_hw_topo_kind)ki;
     hw_path_join(p, sizeof p, path, "dims");
@@ -215,14 +199,15 @@ static trn_status parse_topo(ld *c, const cJSON *v, const char *path, trn_hw_top
         int n = cJSON_IsArray(dims) ? cJSON_GetArraySize(dims) : 0;
         if (n < 1 || n > 4)
             return fail(c, p, "expected an array of 1 to 4 positive integers, got %s",
-                        type_of(dims, t, sizeof t));
+                        trn_json_describe(dims, t, sizeof t));
         for (int i = 0; i < n; i++) {
             const cJSON *d = cJSON_GetArrayItem(dims, i);
             char pi[PATH_MAX_LEN + 16];
             snprintf(pi, sizeof pi, "%s[%d]", p, i);
             if (!cJSON_IsNumber(d) || d->valuedouble < 1 || d->valuedouble > 1e6 ||
                 d->valuedouble != floor(d->valuedouble))
-                return fail(c, pi, "expected a positive integer, got %s", type_of(d, t, sizeof t));
+                return fail(c, pi, "expected a positive integer, got %s",
+                            trn_json_describe(d, t, sizeof t));
             topo.dims[i] = (int)d->valuedouble;
         }
         topo.ndims = n;
@@ -235,7 +220,7 @@ static trn_status parse_topo(ld *c, const cJSON *v, const char *path, trn_hw_top
         if (!cJSON_IsNumber(levels) || levels->valuedouble < 1 || levels->valuedouble > 8 ||
             levels->valuedouble != floor(levels->valuedouble))
             return fail(c, p, "expected an integer from 1 to 8, got %s",
-                        type_of(levels, t, sizeof t));
+                        trn_json_describe(levels, t, sizeof t));
         topo.switch_levels = (int)levels->valuedouble;
     }
     if (nprov != 1)
@@ -259,13 +244,15 @@ static trn_status parse_fields(ld *c, void *entry, const hw_field *fields, const
         switch (f->kind) {
         case FK_STR:
             if (!cJSON_IsString(m) || !m->valuestring[0])
-                return fail(c, p, "expected a non-empty string, got %s", type_of(m, t, sizeof t));
+                return fail(c, p, "expected a non-empty string, got %s",
+                            trn_json_describe(m, t, sizeof t));
             if ((s = str_copy(c, m->valuestring, HW_AT(entry, f->off, const char *))) != TRN_OK)
                 return s;
             break;
         case FK_BOOL:
             if (!cJSON_IsBool(m))
-                return fail(c, p, "expected true or false, got %s", type_of(m, t, sizeof t));
+                return fail(c, p, "expected true or false, got %s",
+                            trn_json_describe(m, t, sizeof t));
             *HW_AT(entry, f->off, int) = cJSON_IsTrue(m);
             break;
         case FK_NUM:
@@ -362,7 +349,7 @@ static trn_status parse_root(ld *c, const cJSON *root) {
         hw_path_join(p, sizeof p, "$", m->string);
         if (strcmp(m->string, "comment") == 0) {
             if (!cJSON_IsString(m))
-                return fail(c, p, "expected a string, got %s", type_of(m, t, sizeof t));
+                return fail(c, p, "expected a string, got %s", trn_json_describe(m, t, sizeof t));
             continue;
         }
         int kind = -1;

@@ -60,22 +60,6 @@ fail(ld *c, const char *field, const char *fmt, ...) {
     return trn_err_set(c->err, TRN_E_PARSE, "%s: %s: %s", c->file, field, msg);
 }
 
-static const char *type_of(const cJSON *v, char *buf, size_t n) {
-    if (cJSON_IsNumber(v))
-        snprintf(buf, n, "%.17g", v->valuedouble);
-    else if (cJSON_IsString(v))
-        snprintf(buf, n, "\"%.40s\"", v->valuestring);
-    else if (cJSON_IsObject(v))
-        snprintf(buf, n, "an object");
-    else if (cJSON_IsArray(v))
-        snprintf(buf, n, "an array");
-    else if (cJSON_IsBool(v))
-        snprintf(buf, n, cJSON_IsTrue(v) ? "true" : "false");
-    else
-        snprintf(buf, n, "null");
-    return buf;
-}
-
 /* The field, or NULL when absent or null (HF writes null for "not used"). */
 static const cJSON *field(const cJSON *obj, const char *key) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
@@ -94,7 +78,7 @@ static trn_status get_int(ld *c, const char *key, int64_t min, int64_t dflt, int
     double x = cJSON_IsNumber(v) ? v->valuedouble : NAN;
     if (!(x == floor(x) && x >= (double)min && x <= 9007199254740992.0))
         return fail(c, key, "expected an integer >= %lld, got %s", (long long)min,
-                    type_of(v, t, sizeof t));
+                    trn_json_describe(v, t, sizeof t));
     *out = (int64_t)x;
     return TRN_OK;
 }
@@ -107,7 +91,7 @@ static trn_status get_bool(ld *c, const char *key, int dflt, int *out) {
         return TRN_OK;
     }
     if (!cJSON_IsBool(v))
-        return fail(c, key, "expected true or false, got %s", type_of(v, t, sizeof t));
+        return fail(c, key, "expected true or false, got %s", trn_json_describe(v, t, sizeof t));
     *out = cJSON_IsTrue(v);
     return TRN_OK;
 }
@@ -120,7 +104,7 @@ static trn_status get_str(ld *c, const cJSON *obj, const char *key, const char *
     *out = NULL;
     if (!v) return TRN_OK;
     if (!cJSON_IsString(v))
-        return fail(c, path, "expected a string, got %s", type_of(v, t, sizeof t));
+        return fail(c, path, "expected a string, got %s", trn_json_describe(v, t, sizeof t));
     *out = v->valuestring;
     return TRN_OK;
 }
@@ -138,7 +122,7 @@ static trn_status family(ld *c, trn_plan_arch *arch, const char **cls) {
         if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) < 1 ||
             !cJSON_IsString(cJSON_GetArrayItem(a, 0)))
             return fail(c, "architectures", "expected an array of class names, got %s",
-                        type_of(a, t, sizeof t));
+                        trn_json_describe(a, t, sizeof t));
         *cls = cJSON_GetArrayItem(a, 0)->valuestring;
         for (size_t i = 0; i < NCLASSES; i++)
             if (strcmp(*cls, arch_classes[i].cls) == 0) from_cls = (int)arch_classes[i].arch;
@@ -195,7 +179,7 @@ static trn_status weight_format(ld *c, trn_plan_config *g) {
     char t[64];
     if (!cJSON_IsObject(q))
         return fail(c, "quantization_config", "expected an object, got %s",
-                    type_of(q, t, sizeof t));
+                    trn_json_describe(q, t, sizeof t));
     const char *qm = NULL;
     if ((s = get_str(c, q, "quant_method", "quantization_config.quant_method", &qm)) != TRN_OK)
         return s;
@@ -216,7 +200,7 @@ static trn_status weight_format(ld *c, trn_plan_config *g) {
                 cJSON_GetArrayItem(bs, 1)->valuedouble < 1)
                 return fail(c, "quantization_config.weight_block_size",
                             "expected two positive integers [rows, cols], got %s",
-                            type_of(bs, t, sizeof t));
+                            trn_json_describe(bs, t, sizeof t));
             b0 = (int64_t)cJSON_GetArrayItem(bs, 0)->valuedouble;
             b1 = (int64_t)cJSON_GetArrayItem(bs, 1)->valuedouble;
         }
@@ -236,10 +220,10 @@ static trn_status layer_types(ld *c, trn_plan_model *m) {
     const cJSON *lt = field(c->root, "layer_types");
     char t[64], p[48];
     if (lt && (!cJSON_IsArray(lt) || cJSON_GetArraySize(lt) != g->layers))
-        return fail(c, "layer_types",
-                    "expected an array of num_hidden_layers (%lld) strings, got %s",
-                    (long long)g->layers,
-                    cJSON_IsArray(lt) ? "an array of another length" : type_of(lt, t, sizeof t));
+        return fail(
+            c, "layer_types", "expected an array of num_hidden_layers (%lld) strings, got %s",
+            (long long)g->layers,
+            cJSON_IsArray(lt) ? "an array of another length" : trn_json_describe(lt, t, sizeof t));
     for (int64_t i = 0; i < g->layers; i++) {
         int sl = (i % 2) == 0;
         if (lt) {
@@ -251,7 +235,7 @@ static trn_status layer_types(ld *c, trn_plan_model *m) {
                 sl = 0;
             else
                 return fail(c, p, "expected \"sliding_attention\" or \"full_attention\", got %s",
-                            type_of(e, t, sizeof t));
+                            trn_json_describe(e, t, sizeof t));
         }
         m->sliding[i] = (unsigned char)sl;
     }
@@ -426,7 +410,7 @@ static trn_status parse(const char *name, const char *file, const char *text, tr
     if (s == TRN_OK && !cJSON_IsObject(root)) {
         char t[64];
         s = trn_err_set(err, TRN_E_PARSE, "%s: expected a JSON object (an HF config.json), got %s",
-                        file, type_of(root, t, sizeof t));
+                        file, trn_json_describe(root, t, sizeof t));
     }
     if (s == TRN_OK) s = family(&c, &m->cfg.arch, &cls);
     if (s == TRN_OK) s = get_str(&c, root, "_source", "_source", &src);
