@@ -46,6 +46,7 @@ if cmd == "make":       # make DIR: a, b [128, 1024] f32; bad shape; i [128, 8] 
     write(d + "/a.npy", "<f4", (128, 1024), [random.uniform(-9, 9) for _ in range(128 * 1024)])
     write(d + "/b.npy", "<f4", (128, 1024), [random.uniform(-9, 9) for _ in range(128 * 1024)])
     write(d + "/short.npy", "<f4", (128, 512), [0.0] * (128 * 512))
+    write(d + "/a64.npy", "<f4", (128, 64), [random.uniform(-1, 1) for _ in range(128 * 64)])
     write(d + "/i.npy", "<i4", (128, 8), [random.randint(-2**31, 2**31 - 1) for _ in range(128 * 8)])
 elif cmd == "add":      # add DIR: c == f32(a + b) bit for bit
     d = sys.argv[2]
@@ -124,6 +125,22 @@ expect 1 "$TRN" exec "$T/bn.tasm" --chip trn2 --in a="$T/a.npy" --json
 has err "bn.tasm:6: sequence_bounds"
 has err "not yet executed by the simulator"
 has out '"unsupported": true'
+
+# a .sync manual kernel whose two engines write one tile with no semaphore between them: a
+# race fault naming both source lines, before anything runs
+cat >"$T/race.tasm" <<'TASM'
+.sync manual
+.input  a f32 [128, 64]
+.output c f32 [128, 64]
+.sbuf   x f32 [128, 64]
+dma_copy      dst=x src=a engine=sync signal=s0
+activation    dst=x data=x op=exp wait=s0>=1
+tensor_scalar dst=x data=x op0=add operand0=1.0 wait=s0>=1
+TASM
+expect 1 "$TRN" exec "$T/race.tasm" --chip trn2 --in a="$T/a64.npy"
+has err "race:"
+has err "race.tasm:6"
+has err "race.tasm:7"
 
 # 2: usage errors
 expect 2 "$TRN" exec $K --param N=1024 --in a="$T/a.npy" --in b="$T/b.npy"

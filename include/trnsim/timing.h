@@ -9,9 +9,12 @@
  * runs the engines concurrently, DMA transfers sharing the chip's HBM bandwidth. The result is a
  * report (text and JSON, schema in docs/timing-model.md) and a Chrome/Perfetto trace.
  *
- * Deliberately left out: functional execution (core.h), race detection in manual programs,
- * several cores in one run (the HBM share of the other cores is a parameter). The rules,
- * sources and assumptions are in docs/timing-model.md. */
+ * A `.sync manual` program is also checked for races: conflicting accesses on different
+ * engines with no happens-before order through the program's semaphores (src/core/race.c).
+ *
+ * Deliberately left out: functional execution (core.h), several cores in one run (the HBM share of
+ * the other cores is a parameter). The rules, sources and assumptions are in docs/timing-model.md.
+ */
 #ifndef TRNSIM_TIMING_H
 #define TRNSIM_TIMING_H
 
@@ -131,7 +134,8 @@ typedef struct trn_timing trn_timing;
  * `o` may be NULL (defaults). *out is taken by the caller (trn_timing_destroy); NULL on
  * failure. Errors: TRN_E_INVALID (the program was assembled for another core version, or the
  * chip's core is not `core`), TRN_E_FAULT (a `.sync manual` deadlock: the message names the
- * blocked engines, their instructions and source lines and the waits), TRN_E_NOMEM. */
+ * blocked engines, their instructions and source lines and the waits; or a race: the message
+ * names both instructions, their source lines and engines), TRN_E_NOMEM. */
 trn_status trn_timing_run(const trn_program *p, const trn_hw_core *core, const trn_hw_chip *chip,
                           const trn_timing_opts *o, trn_timing **out, trn_err *err);
 void trn_timing_destroy(trn_timing *t); /* NULL is a no-op */

@@ -615,7 +615,7 @@ static int group_of(const trn_program *p, int i) {
 #define MAX_ACC (2 * TRN_MAX_AP_LIST + 16)
 
 /* The operands of instruction i as footprints (reads and writes) and their regions. */
-static trn_status operands(builder *b, int i, footprint *fp, int *reg, int *nfp) {
+static trn_status operands(builder *b, int i, footprint *fp, int *reg, int *ten, int *nfp) {
     const trn_program *p = b->p;
     const trn_instr *in = &p->instrs[i];
     int n = 0;
@@ -631,10 +631,12 @@ static trn_status operands(builder *b, int i, footprint *fp, int *reg, int *nfp)
         if (o->kind != TRN_ARG_AP_IN && o->kind != TRN_ARG_AP_OUT) continue;
         int w = o->kind == TRN_ARG_AP_OUT;
         reg[n] = b->region_of[o->u.ap.tensor];
+        if (ten) ten[n] = (int)o->u.ap.tensor;
         trn_status s = footprint_of(b, &o->u.ap, w, &fp[n]);
         if (!s) n++;
         if (!s && w && rmw) {
             reg[n] = reg[n - 1];
+            if (ten) ten[n] = ten[n - 1];
             s = footprint_of(b, &o->u.ap, 0, &fp[n]);
             if (!s) n++;
         }
@@ -735,7 +737,7 @@ trn_status sched_build(const trn_program *p, sched *s, trn_err *err) {
         int group = group_of(p, i);
         int queue = (int)in->engine; /* a DMA issued by a sequencer: its trigger's queue */
         int nfp = 0;
-        st = operands(b, i, fp, reg, &nfp);
+        st = operands(b, i, fp, reg, NULL, &nfp);
         if (st) break;
         pending w;
         memset(&w, 0, sizeof w);
@@ -790,4 +792,92 @@ void sched_free(sched *s) {
     free(s->in);
     s->in = NULL;
     s->n = 0;
+}
+
+/* ---- footprints for the race detector (race.c) ------------------------------------------- */
+
+struct sched_fps {
+    builder *b;
+    int32_t *first; /* n + 1: the footprints of instruction i are fp[first[i], first[i + 1]) */
+    footprint *fp;
+    int *ten; /* tensor of each footprint */
+};
+
+void sched_fps_free(sched_fps *s) {
+    if (!s) return;
+    if (s->fp)
+        for (int32_t k = 0; k < s->first[s->b->p->ninstrs]; k++) fp_release(&s->fp[k]);
+    builder_free(s->b);
+    free(s->first);
+    free(s->fp);
+    free(s->ten);
+    free(s);
+}
+
+trn_status sched_fps_build(const trn_program *p, sched_fps **out) {
+    *out = NULL;
+    sched_fps *s = calloc(1, sizeof *s);
+    if (!s) return TRN_E_NOMEM;
+    s->b = calloc(1, sizeof *s->b);
+    s->first = calloc((size_t)p->ninstrs + 1, sizeof *s->first);
+    if (!s->b || !s->first) {
+        free(s->b);
+        free(s->first);
+        free(s);
+        return TRN_E_NOMEM;
+    }
+    s->b->p = p;
+    s->b->key_acc[0] = trn_isa_arg_find(TRN_OP_NC_MATMUL, "accumulate");
+    s->b->key_acc[1] = trn_isa_arg_find(TRN_OP_NC_MATMUL_MX, "accumulate");
+    trn_status st = regions_init(s->b);
+    size_t cap = 0;
+    for (int i = 0; i < p->ninstrs && st == TRN_OK; i++) {
+        footprint fp[MAX_ACC];
+        int reg[MAX_ACC], ten[MAX_ACC], nfp = 0;
+        st = operands(s->b, i, fp, reg, ten, &nfp);
+        if (st) break;
+        size_t need = (size_t)s->first[i] + (size_t)nfp;
+        if (need > cap) {
+            size_t nc = cap ? cap * 2 : 64;
+            while (nc < need) nc *= 2;
+            footprint *f = realloc(s->fp, nc * sizeof *f);
+            if (f) s->fp = f;
+            int *t = realloc(s->ten, nc * sizeof *t);
+            if (t) s->ten = t;
+            if (!f || !t) {
+                for (int k = 0; k < nfp; k++) fp_release(&fp[k]);
+                s->first[i + 1] = s->first[i];
+                st = TRN_E_NOMEM;
+                break;
+            }
+            cap = nc;
+        }
+        for (int k = 0; k < nfp; k++) {
+            s->fp[s->first[i] + k] = fp[k];
+            s->ten[s->first[i] + k] = ten[k];
+        }
+        s->first[i + 1] = s->first[i] + nfp;
+    }
+    if (st) {
+        for (int i = 0; i < p->ninstrs; i++)
+            if (s->first[i + 1] < s->first[i]) s->first[i + 1] = s->first[i];
+        sched_fps_free(s);
+        return st;
+    }
+    *out = s;
+    return TRN_OK;
+}
+
+int sched_fps_conflict(sched_fps *s, int i, int j, int *ti, int *wi, int *tj, int *wj) {
+    for (int32_t x = s->first[i]; x < s->first[i + 1]; x++)
+        for (int32_t y = s->first[j]; y < s->first[j + 1]; y++) {
+            const footprint *a = &s->fp[x], *c = &s->fp[y];
+            if (!(a->write || c->write) || !fp_overlap(s->b, a, c)) continue;
+            *ti = s->ten[x];
+            *wi = a->write;
+            *tj = s->ten[y];
+            *wj = c->write;
+            return 1;
+        }
+    return 0;
 }

@@ -772,6 +772,7 @@ trn_status trn_timing_run(const trn_program *p, const trn_hw_core *core, const t
         }
         st = simulate(&S, err);
     }
+    if (st == TRN_OK) st = race_check(p, tm, err); /* `.sync manual` programs only */
     if (st == TRN_OK) {
         for (int i = 0; i < n; i++)
             if (tm->in[i].start_ns == INFINITY) tm->in[i].start_ns = tm->in[i].end_ns;

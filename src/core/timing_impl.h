@@ -31,6 +31,15 @@ typedef struct sched {
 trn_status sched_build(const trn_program *p, sched *s, trn_err *err);
 void sched_free(sched *s);
 
+/* The operand footprints of every instruction of `p`, with the scheduler's overlap test (for
+ * the race detector of `.sync manual` programs, race.c). */
+typedef struct sched_fps sched_fps;
+trn_status sched_fps_build(const trn_program *p, sched_fps **out); /* TRN_E_NOMEM */
+void sched_fps_free(sched_fps *s);                                 /* NULL is a no-op */
+/* 1 when an operand of instruction i and one of instruction j overlap and at least one of
+ * them writes: *ti, *tj get their tensors, *wi, *wj 1 for a write (the first such pair). */
+int sched_fps_conflict(sched_fps *s, int i, int j, int *ti, int *wi, int *tj, int *wj);
+
 /* ---- cost model (cost.c) ---------------------------------------------------------------- */
 
 /* What the core's cost model needs, in one place. */
@@ -105,6 +114,12 @@ struct trn_timing {
     trn_timing_track *queues; /* nq */
     trn_timing_segment *crit; /* rep.ncritical */
 };
+
+/* The race check of a `.sync manual` program over the simulated timeline of `t` (race.c):
+ * TRN_OK when every pair of conflicting accesses on different tracks is ordered by
+ * happens-before, else TRN_E_FAULT naming the first racing pair (TRN_E_NOMEM). Auto-sync
+ * programs return TRN_OK at once. */
+trn_status race_check(const trn_program *p, const trn_timing *t, trn_err *err);
 
 /* Formats the operands of instruction `i` as `key=value ...` into buf (size n). */
 void timing_format_operands(const trn_program *p, int i, char *buf, size_t n);
