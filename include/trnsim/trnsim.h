@@ -7,6 +7,8 @@
 #include "trnsim/num.h"
 #include "trnsim/hw.h"
 #include "trnsim/isa.h"
-#include "trnsim/plan.h"
+#include "trnsim/model.h"
+#include "trnsim/core.h"
+#include "trnsim/timing.h"
 
 #endif

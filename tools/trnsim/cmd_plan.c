@@ -9,7 +9,7 @@
 #include <cjson/cJSON.h>
 
 #include "cli.h"
-#include "trnsim/plan.h"
+#include "trnsim/model.h"
 
 static void help(void) {
     printf("usage: trnsim plan model NAME|CONFIG.json [--seq-len N] [--kv-dtype D] [--json]\n\n"
@@ -17,8 +17,8 @@ static void help(void) {
            "active, embedding, attention, MLP, norms), stored weight bytes, FLOPs per token\n"
            "(forward and forward + backward at --seq-len, attention included) and KV-cache\n"
            "bytes per token. NAME is a model of the built-in catalog (models/*.json):\n  ");
-    for (int i = 0; i < trn_plan_catalog_count(); i++)
-        printf("%s%s", trn_plan_catalog_name(i), i + 1 < trn_plan_catalog_count() ? ", " : "\n");
+    for (int i = 0; i < trn_model_catalog_count(); i++)
+        printf("%s%s", trn_model_catalog_name(i), i + 1 < trn_model_catalog_count() ? ", " : "\n");
     printf("or the path of any config.json of these families (llama, mixtral, deepseek_v3,\n"
            "gpt_oss, gpt2, bert).\n\n"
            "  --seq-len N    tokens per sequence for the FLOPs (default 4096, or the model's\n"
@@ -28,9 +28,9 @@ static void help(void) {
            "Formulas and the derived vs published table: docs/planner.md.\n");
 }
 
-static void print_text(const trn_plan_config *c, const trn_plan_params *p, const trn_plan_flops *f,
+static void print_text(const trn_model_config *c, const trn_model_params *p, const trn_model_flops *f,
                        int64_t seq, const char *kvdt, double kv) {
-    printf("%s (%s, %s)\n", c->name, trn_plan_arch_name(c->arch), c->file);
+    printf("%s (%s, %s)\n", c->name, trn_model_arch_name(c->arch), c->file);
     if (c->source) printf("  source: %s\n", c->source);
     printf("  hidden %lld, layers %lld, heads %lld (kv %lld), vocab %lld", (long long)c->hidden,
            (long long)c->layers, (long long)c->heads, (long long)c->kv_heads, (long long)c->vocab);
@@ -64,11 +64,11 @@ static void print_text(const trn_plan_config *c, const trn_plan_params *p, const
     printf("  KV cache       %.0f bytes (%s)\n", kv, kvdt);
 }
 
-static int print_json(const trn_plan_config *c, const trn_plan_params *p, const trn_plan_flops *f,
+static int print_json(const trn_model_config *c, const trn_model_params *p, const trn_model_flops *f,
                       int64_t seq, const char *kvdt, double kv) {
     cJSON *o = cJSON_CreateObject();
     int ok = o && cJSON_AddStringToObject(o, "name", c->name) &&
-             cJSON_AddStringToObject(o, "family", trn_plan_arch_name(c->arch)) &&
+             cJSON_AddStringToObject(o, "family", trn_model_arch_name(c->arch)) &&
              cJSON_AddStringToObject(o, "file", c->file);
     cJSON *pp = ok ? cJSON_AddObjectToObject(o, "params") : NULL;
     ok = pp && cJSON_AddNumberToObject(pp, "embed", (double)p->embed) &&
@@ -149,20 +149,20 @@ static int plan_model(int argc, char **argv) {
         cli_error("plan", "--kv-dtype: %s", err.msg);
         return CLI_EXIT_USAGE;
     }
-    trn_plan_model *m = NULL;
-    trn_status s = trn_plan_model_load(name, &m, &err);
+    trn_model *m = NULL;
+    trn_status s = trn_model_load(name, &m, &err);
     if (s != TRN_OK) {
         cli_error("plan", "%s", err.msg);
         return CLI_EXIT_BADINPUT;
     }
-    const trn_plan_config *c = trn_plan_model_config(m);
+    const trn_model_config *c = trn_model_config_of(m);
     if (!seq) seq = c->max_positions < 4096 ? (uint64_t)c->max_positions : 4096;
-    trn_plan_params p;
-    trn_plan_flops f;
+    trn_model_params p;
+    trn_model_flops f;
     double kv = 0;
-    trn_plan_model_params(m, &p);
-    s = trn_plan_model_flops_seq(m, (int64_t)seq, &f, &err);
-    if (s == TRN_OK) s = trn_plan_model_kv_bytes(m, dt, 0, &kv, NULL, &err);
+    trn_model_params_of(m, &p);
+    s = trn_model_flops_seq(m, (int64_t)seq, &f, &err);
+    if (s == TRN_OK) s = trn_model_kv_bytes(m, dt, 0, &kv, NULL, &err);
     int rc = CLI_EXIT_OK;
     if (s != TRN_OK) {
         cli_error("plan", "%s", err.msg);
@@ -172,7 +172,7 @@ static int plan_model(int argc, char **argv) {
     } else {
         print_text(c, &p, &f, (int64_t)seq, kvdt, kv);
     }
-    trn_plan_model_destroy(m);
+    trn_model_destroy(m);
     return rc;
 }
 

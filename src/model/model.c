@@ -1,13 +1,13 @@
 /* Loading models: an embedded catalog name or the path of a Hugging Face config.json, parsed
- * into the normalized trn_plan_config. The family comes from "architectures" (or
+ * into the normalized trn_model_config. The family comes from "architectures" (or
  * "model_type"); each family reads its own HF field names, with HF's defaults where the
  * field may be absent. Every error names the file and the field and says what was expected
  * ("x.json: num_key_value_heads: expected a divisor of num_attention_heads (64), got 7").
  * Unknown fields are ignored (HF configs carry many the planner does not need).
  *
- * Deliberately left out: families other than the six of trn_plan_arch, and reading
+ * Deliberately left out: families other than the six of trn_model_arch, and reading
  * weights. */
-#include "plan_impl.h"
+#include "model_impl.h"
 
 #include <cjson/cJSON.h>
 #include <ctype.h>
@@ -17,27 +17,27 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const arch_names[TRN_PLAN_NARCH] = {
+static const char *const arch_names[TRN_MODEL_NARCH] = {
     "llama", "mixtral", "deepseek_v3", "gpt_oss", "gpt2", "bert",
 };
 
-const char *trn_plan_arch_name(trn_plan_arch a) {
-    return (unsigned)a < TRN_PLAN_NARCH ? arch_names[a] : "?";
+const char *trn_model_arch_name(trn_model_arch a) {
+    return (unsigned)a < TRN_MODEL_NARCH ? arch_names[a] : "?";
 }
 
 /* HF "architectures" class names the planner knows. */
 static const struct {
     const char *cls;
-    trn_plan_arch arch;
+    trn_model_arch arch;
 } arch_classes[] = {
-    {"LlamaForCausalLM", TRN_PLAN_LLAMA},
-    {"MixtralForCausalLM", TRN_PLAN_MIXTRAL},
-    {"DeepseekV3ForCausalLM", TRN_PLAN_DEEPSEEK_V3},
-    {"GptOssForCausalLM", TRN_PLAN_GPT_OSS},
-    {"GPT2LMHeadModel", TRN_PLAN_GPT2},
-    {"BertForMaskedLM", TRN_PLAN_BERT},
-    {"BertForPreTraining", TRN_PLAN_BERT},
-    {"BertModel", TRN_PLAN_BERT},
+    {"LlamaForCausalLM", TRN_MODEL_LLAMA},
+    {"MixtralForCausalLM", TRN_MODEL_MIXTRAL},
+    {"DeepseekV3ForCausalLM", TRN_MODEL_DEEPSEEK_V3},
+    {"GptOssForCausalLM", TRN_MODEL_GPT_OSS},
+    {"GPT2LMHeadModel", TRN_MODEL_GPT2},
+    {"BertForMaskedLM", TRN_MODEL_BERT},
+    {"BertForPreTraining", TRN_MODEL_BERT},
+    {"BertModel", TRN_MODEL_BERT},
 };
 #define NCLASSES (sizeof arch_classes / sizeof arch_classes[0])
 
@@ -110,7 +110,7 @@ static trn_status get_str(ld *c, const cJSON *obj, const char *key, const char *
 }
 
 /* The family from "architectures"[0] and/or "model_type"; both must agree when both given. */
-static trn_status family(ld *c, trn_plan_arch *arch, const char **cls) {
+static trn_status family(ld *c, trn_model_arch *arch, const char **cls) {
     const cJSON *a = field(c->root, "architectures");
     const char *mt = NULL;
     char t[64];
@@ -139,7 +139,7 @@ static trn_status family(ld *c, trn_plan_arch *arch, const char **cls) {
         }
     }
     if (mt) {
-        for (int i = 0; i < TRN_PLAN_NARCH; i++)
+        for (int i = 0; i < TRN_MODEL_NARCH; i++)
             if (strcmp(mt, arch_names[i]) == 0) from_mt = i;
         if (from_mt < 0)
             return trn_err_set(c->err, TRN_E_UNSUPPORTED,
@@ -154,12 +154,12 @@ static trn_status family(ld *c, trn_plan_arch *arch, const char **cls) {
     if (from_cls >= 0 && from_mt >= 0 && from_cls != from_mt)
         return fail(c, "model_type", "\"%s\" contradicts architectures[0] \"%s\" (expected \"%s\")",
                     mt, *cls, arch_names[from_cls]);
-    *arch = (trn_plan_arch)(from_cls >= 0 ? from_cls : from_mt);
+    *arch = (trn_model_arch)(from_cls >= 0 ? from_cls : from_mt);
     return TRN_OK;
 }
 
 /* torch_dtype (or transformers' newer "dtype") and quantization_config into weight bits. */
-static trn_status weight_format(ld *c, trn_plan_config *g) {
+static trn_status weight_format(ld *c, trn_model_config *g) {
     const char *dt = NULL;
     trn_status s = get_str(c, c->root, "torch_dtype", "torch_dtype", &dt);
     if (s == TRN_OK && !dt) s = get_str(c, c->root, "dtype", "dtype", &dt);
@@ -215,8 +215,8 @@ static trn_status weight_format(ld *c, trn_plan_config *g) {
 
 /* layer_types (GPT-OSS): one "sliding_attention" or "full_attention" per layer; absent, HF's
  * default alternation (even layers sliding). */
-static trn_status layer_types(ld *c, trn_plan_model *m) {
-    trn_plan_config *g = &m->cfg;
+static trn_status layer_types(ld *c, trn_model *m) {
+    trn_model_config *g = &m->cfg;
     const cJSON *lt = field(c->root, "layer_types");
     char t[64], p[48];
     if (lt && (!cJSON_IsArray(lt) || cJSON_GetArraySize(lt) != g->layers))
@@ -242,14 +242,14 @@ static trn_status layer_types(ld *c, trn_plan_model *m) {
     return TRN_OK;
 }
 
-static trn_status parse_fields(ld *c, trn_plan_model *m, const char *cls) {
-    trn_plan_config *g = &m->cfg;
+static trn_status parse_fields(ld *c, trn_model *m, const char *cls) {
+    trn_model_config *g = &m->cfg;
     trn_status s = TRN_OK;
 #define TRY(x)                             \
     do {                                   \
         if ((s = (x)) != TRN_OK) return s; \
     } while (0)
-    int gpt2 = g->arch == TRN_PLAN_GPT2, bert = g->arch == TRN_PLAN_BERT;
+    int gpt2 = g->arch == TRN_MODEL_GPT2, bert = g->arch == TRN_MODEL_BERT;
     TRY(get_int(c, gpt2 ? "n_embd" : "hidden_size", 1, -1, &g->hidden));
     TRY(get_int(c, gpt2 ? "n_layer" : "num_hidden_layers", 1, -1, &g->layers));
     TRY(get_int(c, gpt2 ? "n_head" : "num_attention_heads", 1, -1, &g->heads));
@@ -264,7 +264,7 @@ static trn_status parse_fields(ld *c, trn_plan_model *m, const char *cls) {
         return fail(c, "num_key_value_heads",
                     "expected a divisor of num_attention_heads (%lld), got %lld",
                     (long long)g->heads, (long long)g->kv_heads);
-    if (!field(c->root, "head_dim") && g->arch != TRN_PLAN_DEEPSEEK_V3 && g->hidden % g->heads)
+    if (!field(c->root, "head_dim") && g->arch != TRN_MODEL_DEEPSEEK_V3 && g->hidden % g->heads)
         return fail(c, gpt2 ? "n_head" : "num_attention_heads",
                     "expected a divisor of the hidden size (%lld) when head_dim is not given, "
                     "got %lld",
@@ -287,27 +287,27 @@ static trn_status parse_fields(ld *c, trn_plan_model *m, const char *cls) {
         m->bert_mlm = cls && strcmp(cls, "BertModel") != 0;
         m->bert_nsp = cls && strcmp(cls, "BertForPreTraining") == 0;
     }
-    if (g->arch == TRN_PLAN_LLAMA || g->arch == TRN_PLAN_MIXTRAL) {
+    if (g->arch == TRN_MODEL_LLAMA || g->arch == TRN_MODEL_MIXTRAL) {
         TRY(get_bool(c, "attention_bias", 0, &g->attn_bias));
         TRY(get_bool(c, "mlp_bias", 0, &g->mlp_bias));
     }
-    if (g->arch == TRN_PLAN_MIXTRAL || g->arch == TRN_PLAN_GPT_OSS) {
+    if (g->arch == TRN_MODEL_MIXTRAL || g->arch == TRN_MODEL_GPT_OSS) {
         TRY(get_int(c, "num_local_experts", 1, -1, &g->experts));
-        const char *k = g->arch == TRN_PLAN_GPT_OSS && !field(c->root, "num_experts_per_tok")
+        const char *k = g->arch == TRN_MODEL_GPT_OSS && !field(c->root, "num_experts_per_tok")
                             ? "experts_per_token"
                             : "num_experts_per_tok";
         TRY(get_int(c, k, 1, -1, &g->experts_per_token));
         g->expert_intermediate = g->intermediate;
         g->moe_layer_freq = 1;
     }
-    if (g->arch == TRN_PLAN_GPT_OSS) {
+    if (g->arch == TRN_MODEL_GPT_OSS) {
         TRY(get_bool(c, "attention_bias", 1, &g->attn_bias));
         g->mlp_bias = 1; /* gate_up_proj_bias and down_proj_bias of every expert */
         g->router_bias = 1;
         g->attn_sinks = 1;
         TRY(layer_types(c, m));
     }
-    if (g->arch == TRN_PLAN_DEEPSEEK_V3) {
+    if (g->arch == TRN_MODEL_DEEPSEEK_V3) {
         g->mla = 1;
         TRY(get_int(c, "q_lora_rank", 1, 0, &g->q_lora_rank));
         TRY(get_int(c, "kv_lora_rank", 1, -1, &g->kv_lora_rank));
@@ -331,20 +331,20 @@ static trn_status parse_fields(ld *c, trn_plan_model *m, const char *cls) {
     }
     if (g->experts && g->experts_per_token > g->experts)
         return fail(c,
-                    g->arch == TRN_PLAN_DEEPSEEK_V3         ? "num_experts_per_tok"
+                    g->arch == TRN_MODEL_DEEPSEEK_V3         ? "num_experts_per_tok"
                     : field(c->root, "num_experts_per_tok") ? "num_experts_per_tok"
                                                             : "experts_per_token",
                     "expected at most the number of experts (%lld), got %lld",
                     (long long)g->experts, (long long)g->experts_per_token);
     /* Sliding window: GPT-OSS on its sliding layers; Mistral-family configs on every layer when
      * the field is a number (Mixtral's is null). */
-    if (g->arch == TRN_PLAN_GPT_OSS || g->arch == TRN_PLAN_MIXTRAL) {
+    if (g->arch == TRN_MODEL_GPT_OSS || g->arch == TRN_MODEL_MIXTRAL) {
         int64_t need = 0;
         for (int64_t i = 0; i < g->layers; i++) need += m->sliding[i];
         TRY(get_int(c, "sliding_window", 1, 0, &g->sliding_window));
-        if (g->arch == TRN_PLAN_MIXTRAL && g->sliding_window)
+        if (g->arch == TRN_MODEL_MIXTRAL && g->sliding_window)
             for (int64_t i = 0; i < g->layers; i++) m->sliding[i] = 1;
-        if (g->arch == TRN_PLAN_GPT_OSS && need && !g->sliding_window)
+        if (g->arch == TRN_MODEL_GPT_OSS && need && !g->sliding_window)
             return fail(c, "sliding_window",
                         "missing (expected an integer >= 1: layer_types has sliding layers)");
     }
@@ -355,7 +355,7 @@ static trn_status parse_fields(ld *c, trn_plan_model *m, const char *cls) {
 }
 
 /* Copies the strings the config keeps into one block owned by the model. */
-static int keep_strings(trn_plan_model *m, const char *name, const char *file, const char *src,
+static int keep_strings(trn_model *m, const char *name, const char *file, const char *src,
                         const char *cls, const char *qm) {
     const char *in[5] = {name, file, src, cls, qm};
     size_t n = 0;
@@ -390,7 +390,7 @@ static void line_col(const char *text, const char *at, int *line, int *col) {
 }
 
 /* Parses text; `name` is the model's name (catalog name or the file's base name). */
-static trn_status parse(const char *name, const char *file, const char *text, trn_plan_model **out,
+static trn_status parse(const char *name, const char *file, const char *text, trn_model **out,
                         trn_err *err) {
     *out = NULL;
     const char *end = NULL;
@@ -404,7 +404,7 @@ static trn_status parse(const char *name, const char *file, const char *text, tr
                            line, col, *p ? "" : " (the file is empty)");
     }
     ld c = {file, err, root};
-    trn_plan_model *m = calloc(1, sizeof *m);
+    trn_model *m = calloc(1, sizeof *m);
     trn_status s = m ? TRN_OK : trn_err_set(err, TRN_E_NOMEM, "out of memory");
     const char *cls = NULL, *src = NULL;
     if (s == TRN_OK && !cJSON_IsObject(root)) {
@@ -417,10 +417,10 @@ static trn_status parse(const char *name, const char *file, const char *text, tr
     if (s == TRN_OK) {
         /* The layer count is needed before the per-layer table; read it once up front. */
         int64_t layers = 0;
-        s = get_int(&c, m->cfg.arch == TRN_PLAN_GPT2 ? "n_layer" : "num_hidden_layers", 1, -1,
+        s = get_int(&c, m->cfg.arch == TRN_MODEL_GPT2 ? "n_layer" : "num_hidden_layers", 1, -1,
                     &layers);
         if (s == TRN_OK && layers > 100000)
-            s = fail(&c, m->cfg.arch == TRN_PLAN_GPT2 ? "n_layer" : "num_hidden_layers",
+            s = fail(&c, m->cfg.arch == TRN_MODEL_GPT2 ? "n_layer" : "num_hidden_layers",
                      "expected at most 100000 layers, got %lld", (long long)layers);
         if (s == TRN_OK && !(m->sliding = calloc((size_t)layers, 1)))
             s = trn_err_set(err, TRN_E_NOMEM, "out of memory");
@@ -430,14 +430,14 @@ static trn_status parse(const char *name, const char *file, const char *text, tr
         s = trn_err_set(err, TRN_E_NOMEM, "out of memory");
     cJSON_Delete(root);
     if (s != TRN_OK) {
-        trn_plan_model_destroy(m);
+        trn_model_destroy(m);
         return s;
     }
     *out = m;
     return TRN_OK;
 }
 
-trn_status trn_plan_model_parse(const char *file, const char *json, trn_plan_model **out,
+trn_status trn_model_parse(const char *file, const char *json, trn_model **out,
                                 trn_err *err) {
     const char *base = strrchr(file, '/');
     base = base ? base + 1 : file;
@@ -454,17 +454,17 @@ static int name_eq(const char *a, const char *b) {
     return *a == *b;
 }
 
-int trn_plan_catalog_count(void) {
+int trn_model_catalog_count(void) {
     int n = 0;
-    while (trn_plan_embedded_models[n].name) n++;
+    while (trn_model_embedded_models[n].name) n++;
     return n;
 }
 
-const char *trn_plan_catalog_name(int i) {
-    return i >= 0 && i < trn_plan_catalog_count() ? trn_plan_embedded_models[i].name : NULL;
+const char *trn_model_catalog_name(int i) {
+    return i >= 0 && i < trn_model_catalog_count() ? trn_model_embedded_models[i].name : NULL;
 }
 
-trn_status trn_plan_model_load(const char *name_or_path, trn_plan_model **out, trn_err *err) {
+trn_status trn_model_load(const char *name_or_path, trn_model **out, trn_err *err) {
     *out = NULL;
     size_t n = strlen(name_or_path);
     if (strchr(name_or_path, '/') || (n > 5 && strcmp(name_or_path + n - 5, ".json") == 0)) {
@@ -477,35 +477,35 @@ trn_status trn_plan_model_load(const char *name_or_path, trn_plan_model **out, t
             return trn_err_set(err, TRN_E_PARSE, "%s: malformed JSON: contains a NUL byte",
                                name_or_path);
         }
-        s = trn_plan_model_parse(name_or_path, data, out, err);
+        s = trn_model_parse(name_or_path, data, out, err);
         free(data);
         return s;
     }
-    for (int i = 0; trn_plan_embedded_models[i].name; i++) {
-        const char *name = trn_plan_embedded_models[i].name;
+    for (int i = 0; trn_model_embedded_models[i].name; i++) {
+        const char *name = trn_model_embedded_models[i].name;
         if (name_eq(name_or_path, name)) {
             char file[160];
             snprintf(file, sizeof file, "models/%s.json", name);
-            return parse(name, file, trn_plan_embedded_models[i].text, out, err);
+            return parse(name, file, trn_model_embedded_models[i].text, out, err);
         }
     }
     char known[TRN_ERRMSG_MAX / 2] = "";
-    for (int i = 0; i < trn_plan_catalog_count(); i++) {
+    for (int i = 0; i < trn_model_catalog_count(); i++) {
         strncat(known, i ? ", " : "", sizeof known - strlen(known) - 1);
-        strncat(known, trn_plan_catalog_name(i), sizeof known - strlen(known) - 1);
+        strncat(known, trn_model_catalog_name(i), sizeof known - strlen(known) - 1);
     }
     return trn_err_set(err, TRN_E_NOTFOUND,
                        "unknown model '%s' (expected one of %s, or the path of a config.json)",
                        name_or_path, known);
 }
 
-void trn_plan_model_destroy(trn_plan_model *m) {
+void trn_model_destroy(trn_model *m) {
     if (!m) return;
     free(m->strings);
     free(m->sliding);
     free(m);
 }
 
-const trn_plan_config *trn_plan_model_config(const trn_plan_model *m) {
+const trn_model_config *trn_model_config_of(const trn_model *m) {
     return &m->cfg;
 }

@@ -6,17 +6,17 @@
  * Deliberately left out: elementwise FLOPs (norms, activations, softmax, rotary, router
  * top-k), which are below 0.1% of the matmul FLOPs for every model of the catalog, and MLA's
  * weight-absorbed decode form (the attention FLOPs are those of the plain form). */
-#include "plan_impl.h"
+#include "model_impl.h"
 
 #include <stdio.h>
 
-int plan_layer_is_moe(const trn_plan_config *c, int64_t i) {
+int plan_layer_is_moe(const trn_model_config *c, int64_t i) {
     if (!c->experts || i < c->first_dense_layers) return 0;
     return (i - c->first_dense_layers) % c->moe_layer_freq == 0;
 }
 
 /* Attention of one layer: projection matrices and the small vectors beside them. */
-static void attn_split(const trn_plan_config *c, int64_t *matrix, int64_t *small) {
+static void attn_split(const trn_model_config *c, int64_t *matrix, int64_t *small) {
     int64_t h = c->hidden;
     if (c->mla) {
         /* DeepSeek-V2/V3 MLA: q = W_qb norm(W_qa x) (or W_q x without q_lora_rank),
@@ -37,14 +37,14 @@ static void attn_split(const trn_plan_config *c, int64_t *matrix, int64_t *small
 }
 
 /* A feed-forward block of width `inter`: matrices and biases. */
-static void mlp_split(const trn_plan_config *c, int64_t inter, int64_t *matrix, int64_t *bias) {
+static void mlp_split(const trn_model_config *c, int64_t inter, int64_t *matrix, int64_t *bias) {
     int64_t h = c->hidden;
     *matrix = (c->gated_mlp ? 3 : 2) * h * inter;
     *bias = c->mlp_bias ? (c->gated_mlp ? 2 * inter : inter) + h : 0;
 }
 
-void plan_layer_split(const trn_plan_model *m, int64_t i, plan_lp *out) {
-    const trn_plan_config *c = &m->cfg;
+void plan_layer_split(const trn_model *m, int64_t i, plan_lp *out) {
+    const trn_model_config *c = &m->cfg;
     plan_lp p = {0};
     attn_split(c, &p.attn_matrix, &p.attn_small);
     p.norms = 2 * c->hidden * (c->layer_norm ? 2 : 1);
@@ -64,15 +64,15 @@ void plan_layer_split(const trn_plan_model *m, int64_t i, plan_lp *out) {
     *out = p;
 }
 
-trn_status trn_plan_model_layer(const trn_plan_model *m, int64_t i, trn_plan_layer *out,
+trn_status trn_model_layer_at(const trn_model *m, int64_t i, trn_model_layer *out,
                                 trn_err *err) {
-    const trn_plan_config *c = &m->cfg;
+    const trn_model_config *c = &m->cfg;
     if (i < 0 || i >= c->layers)
         return trn_err_set(err, TRN_E_RANGE, "%s: layer %lld: expected 0 to %lld", c->name,
                            (long long)i, (long long)c->layers - 1);
     plan_lp p;
     plan_layer_split(m, i, &p);
-    trn_plan_layer l = {0};
+    trn_model_layer l = {0};
     l.moe = plan_layer_is_moe(c, i);
     l.sliding = m->sliding[i];
     l.attn_params = p.attn_matrix + p.attn_small;
@@ -98,8 +98,8 @@ trn_status trn_plan_model_layer(const trn_plan_model *m, int64_t i, trn_plan_lay
 /* One MTP module (DeepSeek-V3 section 2.2): RMSNorms of the hidden state and of the next
  * token's embedding, the 2h -> h projection, one MoE decoder layer and the shared head's
  * norm. Its embedding and output head are the main model's. */
-static int64_t mtp_params(const trn_plan_model *m) {
-    const trn_plan_config *c = &m->cfg;
+static int64_t mtp_params(const trn_model *m) {
+    const trn_model_config *c = &m->cfg;
     if (!c->mtp_layers) return 0;
     plan_lp p;
     /* the module's layer is a MoE layer (index past the dense prefix) */
@@ -110,18 +110,18 @@ static int64_t mtp_params(const trn_plan_model *m) {
     return c->mtp_layers * (2 * c->hidden + 2 * c->hidden * c->hidden + layer + c->hidden);
 }
 
-void trn_plan_model_params(const trn_plan_model *m, trn_plan_params *out) {
-    const trn_plan_config *c = &m->cfg;
-    trn_plan_params r = {0};
+void trn_model_params_of(const trn_model *m, trn_model_params *out) {
+    const trn_model_config *c = &m->cfg;
+    trn_model_params r = {0};
     int64_t h = c->hidden, norm = c->layer_norm ? 2 * h : h;
     double wb = c->weight_bits / 8, lb = c->linear_weight_bits / 8, eb = c->expert_weight_bits / 8;
     double bytes = 0;
     int64_t active_mlp = 0, attn_all = 0;
     for (int64_t i = 0; i < c->layers; i++) {
         plan_lp p;
-        trn_plan_layer l;
+        trn_model_layer l;
         plan_layer_split(m, i, &p);
-        trn_plan_model_layer(m, i, &l, NULL);
+        trn_model_layer_at(m, i, &l, NULL);
         r.attn += l.attn_params;
         r.mlp += l.mlp_params;
         r.norms += l.norm_params;
@@ -132,7 +132,7 @@ void trn_plan_model_params(const trn_plan_model *m, trn_plan_params *out) {
                  (double)(p.attn_small + p.mlp_bias + p.expert_bias + p.router + p.norms) * wb;
     }
     r.embed = c->vocab * h + c->learned_positions * h + c->token_types * h;
-    if (c->arch == TRN_PLAN_BERT) {
+    if (c->arch == TRN_MODEL_BERT) {
         r.embed += 2 * h; /* embeddings LayerNorm; BERT has no final norm */
         if (m->bert_mlm) r.lm_head = h * h + h + 2 * h + c->vocab; /* transform, LN, bias */
         if (m->bert_pooler) r.other += h * h + h;
@@ -149,7 +149,7 @@ void trn_plan_model_params(const trn_plan_model *m, trn_plan_params *out) {
     r.compute = attn_all + active_mlp + c->vocab * h + (m->bert_mlm ? h * h + h : 0);
     r.mtp = mtp_params(m);
     bytes += (double)(r.embed + r.lm_head + r.other) * wb;
-    if (c->arch != TRN_PLAN_BERT) bytes += (double)norm * wb;
+    if (c->arch != TRN_MODEL_BERT) bytes += (double)norm * wb;
     r.weight_bytes = bytes;
     *out = r;
 }
@@ -161,15 +161,15 @@ static double mean_keys(int causal, int64_t s, int64_t w) {
     return ((double)w * ((double)w + 1) / 2 + (double)(s - w) * (double)w) / (double)s;
 }
 
-static void flops_common(const trn_plan_model *m, double keys_full, double keys_sliding,
-                         trn_plan_flops *out) {
-    const trn_plan_config *c = &m->cfg;
-    trn_plan_params p;
-    trn_plan_model_params(m, &p);
+static void flops_common(const trn_model *m, double keys_full, double keys_sliding,
+                         trn_model_flops *out) {
+    const trn_model_config *c = &m->cfg;
+    trn_model_params p;
+    trn_model_params_of(m, &p);
     double attn = 0;
     for (int64_t i = 0; i < c->layers; i++) {
-        trn_plan_layer l;
-        trn_plan_model_layer(m, i, &l, NULL);
+        trn_model_layer l;
+        trn_model_layer_at(m, i, &l, NULL);
         attn += (double)l.attn_flops_per_key * (l.sliding ? keys_sliding : keys_full);
     }
     out->matmul = 2.0 * (double)p.compute;
@@ -179,9 +179,9 @@ static void flops_common(const trn_plan_model *m, double keys_full, double keys_
     out->mean_keys = keys_full;
 }
 
-trn_status trn_plan_model_flops_seq(const trn_plan_model *m, int64_t seq_len, trn_plan_flops *out,
+trn_status trn_model_flops_seq(const trn_model *m, int64_t seq_len, trn_model_flops *out,
                                     trn_err *err) {
-    const trn_plan_config *c = &m->cfg;
+    const trn_model_config *c = &m->cfg;
     if (seq_len < 1)
         return trn_err_set(err, TRN_E_RANGE, "%s: sequence length: expected >= 1, got %lld",
                            c->name, (long long)seq_len);
@@ -190,9 +190,9 @@ trn_status trn_plan_model_flops_seq(const trn_plan_model *m, int64_t seq_len, tr
     return TRN_OK;
 }
 
-trn_status trn_plan_model_flops_decode(const trn_plan_model *m, int64_t ctx_len,
-                                       trn_plan_flops *out, trn_err *err) {
-    const trn_plan_config *c = &m->cfg;
+trn_status trn_model_flops_decode(const trn_model *m, int64_t ctx_len,
+                                       trn_model_flops *out, trn_err *err) {
+    const trn_model_config *c = &m->cfg;
     if (!c->causal)
         return trn_err_set(err, TRN_E_UNSUPPORTED,
                            "%s is an encoder (bidirectional): it has no decode step", c->name);
@@ -224,9 +224,9 @@ static int dtype_bytes(trn_dtype dt) {
     }
 }
 
-trn_status trn_plan_model_kv_bytes(const trn_plan_model *m, trn_dtype dt, int64_t ctx_len,
+trn_status trn_model_kv_bytes(const trn_model *m, trn_dtype dt, int64_t ctx_len,
                                    double *per_token_bytes, double *total_bytes, trn_err *err) {
-    const trn_plan_config *c = &m->cfg;
+    const trn_model_config *c = &m->cfg;
     int b = dtype_bytes(dt);
     if (!b)
         return trn_err_set(err, TRN_E_UNSUPPORTED,
@@ -238,8 +238,8 @@ trn_status trn_plan_model_kv_bytes(const trn_plan_model *m, trn_dtype dt, int64_
                            (long long)ctx_len);
     double per = 0, total = 0;
     for (int64_t i = 0; i < c->layers; i++) {
-        trn_plan_layer l;
-        trn_plan_model_layer(m, i, &l, NULL);
+        trn_model_layer l;
+        trn_model_layer_at(m, i, &l, NULL);
         int64_t keep = l.sliding && c->sliding_window < ctx_len ? c->sliding_window : ctx_len;
         if (!l.sliding) per += (double)l.kv_elems * b;
         total += (double)l.kv_elems * b * (double)keep;

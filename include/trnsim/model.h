@@ -1,14 +1,15 @@
-/* trnsim planner, the model layer: transformer models described by their Hugging Face
+/* trnsim model layer: transformer models described by their Hugging Face
  * config.json (models/<name>.json, embedded in the binary, or any config.json given by path),
  * and what follows from the config alone: parameter counts (total, MoE active, per layer),
  * FLOPs per token (forward, forward + backward, attention as a function of sequence length)
  * and KV-cache bytes per token. docs/planner.md has the formulas, their sources and the
  * derived counts beside the published ones.
  *
- * Deliberately left out (later parts of issue 5): workloads, parallelism, memory fit, time,
- * cost and energy. Nothing here reads weights; counts come from the config's shapes. */
-#ifndef TRNSIM_PLAN_H
-#define TRNSIM_PLAN_H
+ * The compiler (graph builders) and the planner (workloads) both start from here.
+ * Deliberately left out: weights (io.h reads .safetensors), workloads, parallelism, time,
+ * cost and energy (plan.h). Nothing here reads weights; counts come from the config's shapes. */
+#ifndef TRNSIM_MODEL_H
+#define TRNSIM_MODEL_H
 
 #include <stdint.h>
 
@@ -19,32 +20,32 @@
 extern "C" {
 #endif
 
-typedef struct trn_plan_model trn_plan_model;
+typedef struct trn_model trn_model;
 
 /* Model families, from "architectures" or "model_type" of the config. */
-typedef enum trn_plan_arch {
-    TRN_PLAN_LLAMA,       /* LlamaForCausalLM / "llama": GQA, SwiGLU, RMSNorm, RoPE */
-    TRN_PLAN_MIXTRAL,     /* MixtralForCausalLM / "mixtral": Llama with top-k routed experts */
-    TRN_PLAN_DEEPSEEK_V3, /* DeepseekV3ForCausalLM / "deepseek_v3": MLA + shared/routed MoE */
-    TRN_PLAN_GPT_OSS,     /* GptOssForCausalLM / "gpt_oss": biased GQA with sinks, sliding
+typedef enum trn_model_arch {
+    TRN_MODEL_LLAMA,       /* LlamaForCausalLM / "llama": GQA, SwiGLU, RMSNorm, RoPE */
+    TRN_MODEL_MIXTRAL,     /* MixtralForCausalLM / "mixtral": Llama with top-k routed experts */
+    TRN_MODEL_DEEPSEEK_V3, /* DeepseekV3ForCausalLM / "deepseek_v3": MLA + shared/routed MoE */
+    TRN_MODEL_GPT_OSS,     /* GptOssForCausalLM / "gpt_oss": biased GQA with sinks, sliding
                              window on some layers, MoE with biased SwiGLU experts */
-    TRN_PLAN_GPT2,        /* GPT2LMHeadModel / "gpt2" (GPT-3 is written in this form) */
-    TRN_PLAN_BERT,        /* Bert{ForMaskedLM,ForPreTraining,Model} / "bert": encoder */
-    TRN_PLAN_NARCH
-} trn_plan_arch;
+    TRN_MODEL_GPT2,        /* GPT2LMHeadModel / "gpt2" (GPT-3 is written in this form) */
+    TRN_MODEL_BERT,        /* Bert{ForMaskedLM,ForPreTraining,Model} / "bert": encoder */
+    TRN_MODEL_NARCH
+} trn_model_arch;
 
 /* "llama", "mixtral", "deepseek_v3", "gpt_oss", "gpt2", "bert" (the HF model_type); "?" when out
  * of range. */
-const char *trn_plan_arch_name(trn_plan_arch a);
+const char *trn_model_arch_name(trn_model_arch a);
 
 /* The config, normalized across families (HF field names in comments). Counts are elements
  * or parameters; 0 means "not used by this family" unless said otherwise. */
-typedef struct trn_plan_config {
+typedef struct trn_model_config {
     const char *name;            /* catalog name ("llama-3-70b") or the path's file name */
     const char *file;            /* "models/llama-3-70b.json" or the path given */
     const char *source;          /* "_source" of the file, or NULL */
     const char *hf_architecture; /* "architectures"[0], or NULL when absent */
-    trn_plan_arch arch;
+    trn_model_arch arch;
     int64_t hidden;            /* hidden_size / n_embd */
     int64_t layers;            /* num_hidden_layers / n_layer */
     int64_t heads;             /* num_attention_heads / n_head */
@@ -89,29 +90,29 @@ typedef struct trn_plan_config {
     double linear_weight_bits; /* layer matmul weights (fp8 block-quantized: 8 + scales) */
     double expert_weight_bits; /* routed expert matmul weights (mxfp4: 4 + 8/32 = 4.25) */
     const char *quant_method;  /* quantization_config.quant_method, or NULL */
-} trn_plan_config;
+} trn_model_config;
 
 /* Loads a model: `name_or_path` (borrowed) is a catalog name ("llama-3-70b", case-insensitive)
  * or, when it contains '/' or ends in ".json", the path of an HF config.json. *out is taken by
- * the caller (trn_plan_model_destroy); NULL on failure. Errors: TRN_E_NOTFOUND (unknown name,
+ * the caller (trn_model_destroy); NULL on failure. Errors: TRN_E_NOTFOUND (unknown name,
  * the known names listed), TRN_E_IO, TRN_E_PARSE (the message names the file, the field and
  * what was expected), TRN_E_UNSUPPORTED (a family this planner does not know), TRN_E_NOMEM. */
-trn_status trn_plan_model_load(const char *name_or_path, trn_plan_model **out, trn_err *err);
+trn_status trn_model_load(const char *name_or_path, trn_model **out, trn_err *err);
 /* Same for config JSON text in memory; `file` names it in messages (both borrowed). */
-trn_status trn_plan_model_parse(const char *file, const char *json, trn_plan_model **out,
+trn_status trn_model_parse(const char *file, const char *json, trn_model **out,
                                 trn_err *err);
-void trn_plan_model_destroy(trn_plan_model *m); /* NULL is a no-op */
+void trn_model_destroy(trn_model *m); /* NULL is a no-op */
 
-/* The normalized config (borrowed, valid until trn_plan_model_destroy). */
-const trn_plan_config *trn_plan_model_config(const trn_plan_model *m);
+/* The normalized config (borrowed, valid until trn_model_destroy). */
+const trn_model_config *trn_model_config_of(const trn_model *m);
 
 /* Names of the embedded catalog, in file-name order: the count, and name i (NULL when out
  * of range). */
-int trn_plan_catalog_count(void);
-const char *trn_plan_catalog_name(int i);
+int trn_model_catalog_count(void);
+const char *trn_model_catalog_name(int i);
 
 /* One layer. */
-typedef struct trn_plan_layer {
+typedef struct trn_model_layer {
     int moe;                    /* 1: routed-expert MLP */
     int sliding;                /* 1: attention limited to sliding_window keys */
     int64_t attn_params;        /* projections, their biases, sinks, MLA latent norms */
@@ -123,14 +124,14 @@ typedef struct trn_plan_layer {
                                    MLA: kv_lora_rank + qk_rope_head_dim; encoder: 0) */
     int64_t attn_flops_per_key; /* forward FLOPs per (query, key) pair: 2 x heads x (qk_dim
                                    + v_dim), scores QK^T and context AV */
-} trn_plan_layer;
+} trn_model_layer;
 
 /* Layer `i` (0-based) of the model. TRN_E_RANGE when i is not a layer. */
-trn_status trn_plan_model_layer(const trn_plan_model *m, int64_t i, trn_plan_layer *out,
+trn_status trn_model_layer_at(const trn_model *m, int64_t i, trn_model_layer *out,
                                 trn_err *err);
 
 /* Parameter counts of the whole model. */
-typedef struct trn_plan_params {
+typedef struct trn_model_params {
     int64_t embed;       /* token table (+ learned positions + token types + BERT's embedding
                             LayerNorm) */
     int64_t lm_head;     /* untied output projection (0 when tied); BERT MLM head: transform
@@ -147,37 +148,37 @@ typedef struct trn_plan_params {
                             and norms, plus the LM head matrix (tied or not) */
     int64_t mtp;         /* DeepSeek-V3 multi-token-prediction module(s), NOT in total */
     double weight_bytes; /* stored bytes of `total` at the config's weight formats */
-} trn_plan_params;
+} trn_model_params;
 
-void trn_plan_model_params(const trn_plan_model *m, trn_plan_params *out);
+void trn_model_params_of(const trn_model *m, trn_model_params *out);
 
 /* FLOPs per token. matmul = 2 x params.compute; attn = sum over layers of attn_flops_per_key
  * x the keys a query sees; forward = matmul + attn; train = 3 x forward (backward is two
  * matmuls per forward matmul: Kaplan et al. 2020 section 2.1, Narayanan et al. 2021). */
-typedef struct trn_plan_flops {
+typedef struct trn_model_flops {
     double matmul;
     double attn;
     double forward;
     double train;
     double mean_keys; /* keys a query sees on a full-attention layer, averaged */
-} trn_plan_flops;
+} trn_model_flops;
 
 /* Per token averaged over a sequence of seq_len tokens processed together (training,
  * prefill): causal models see (seq_len + 1) / 2 keys on average, sliding layers
  * min(t, window) at position t, encoders seq_len. TRN_E_RANGE when seq_len < 1. */
-trn_status trn_plan_model_flops_seq(const trn_plan_model *m, int64_t seq_len, trn_plan_flops *out,
+trn_status trn_model_flops_seq(const trn_model *m, int64_t seq_len, trn_model_flops *out,
                                     trn_err *err);
 /* One decode step: a new token attending to ctx_len keys (itself included; sliding layers
  * min(ctx_len, window)). TRN_E_RANGE when ctx_len < 1. */
-trn_status trn_plan_model_flops_decode(const trn_plan_model *m, int64_t ctx_len,
-                                       trn_plan_flops *out, trn_err *err);
+trn_status trn_model_flops_decode(const trn_model *m, int64_t ctx_len,
+                                       trn_model_flops *out, trn_err *err);
 
 /* KV-cache bytes: *per_token_bytes is what each further token of a long context adds
  * (full-attention layers; sliding layers stop growing at the window), *total_bytes the
  * cache of one sequence of ctx_len tokens. dt is the cache element type (bf16, fp8_e4m3,
  * f32 ...; MX and sub-byte types are TRN_E_UNSUPPORTED). Encoders have no KV cache (0).
  * Either output may be NULL. TRN_E_RANGE when ctx_len < 0. */
-trn_status trn_plan_model_kv_bytes(const trn_plan_model *m, trn_dtype dt, int64_t ctx_len,
+trn_status trn_model_kv_bytes(const trn_model *m, trn_dtype dt, int64_t ctx_len,
                                    double *per_token_bytes, double *total_bytes, trn_err *err);
 
 #ifdef __cplusplus

@@ -1,20 +1,20 @@
-/* Private declarations of the planner layer: the model object behind trn_plan_model and the
+/* Private declarations of the planner layer: the model object behind trn_model and the
  * per-layer parameter split that counting, weight bytes and printing share. */
-#ifndef TRN_PLAN_IMPL_H
-#define TRN_PLAN_IMPL_H
+#ifndef TRN_MODEL_IMPL_H
+#define TRN_MODEL_IMPL_H
 
-#include "trnsim/plan.h"
+#include "trnsim/model.h"
 
-typedef struct trn_plan_embedded_model {
+typedef struct trn_model_embedded_model {
     const char *name; /* file name in models/ less ".json": the catalog name */
     const char *text; /* NUL-terminated JSON */
-} trn_plan_embedded_model;
+} trn_model_embedded_model;
 
 /* Generated from models/<name>.json (cmake/embed_json.cmake); ends with {NULL, NULL}. */
-extern const trn_plan_embedded_model trn_plan_embedded_models[];
+extern const trn_model_embedded_model trn_model_embedded_models[];
 
-struct trn_plan_model {
-    trn_plan_config cfg;    /* its strings point into `strings` */
+struct trn_model {
+    trn_model_config cfg;    /* its strings point into `strings` */
     char *strings;          /* name, file, source, architecture, quant method (one block) */
     unsigned char *sliding; /* per layer: 1 when the layer uses the sliding window */
     int bert_pooler;        /* BertModel, BertForPreTraining: pooler dense + bias */
@@ -36,8 +36,8 @@ typedef struct plan_lp {
 } plan_lp;
 
 /* Layer i of m split by storage class (i in [0, layers)). */
-void plan_layer_split(const trn_plan_model *m, int64_t i, plan_lp *out);
+void plan_layer_split(const trn_model *m, int64_t i, plan_lp *out);
 /* Whether layer i has a routed-expert MLP. */
-int plan_layer_is_moe(const trn_plan_config *c, int64_t i);
+int plan_layer_is_moe(const trn_model_config *c, int64_t i);
 
 #endif
