@@ -122,9 +122,8 @@ sequence_bounds dst=y segment_ids=x
 dma_copy dst=c src=y
 TASM
 expect 1 "$TRN" exec "$T/bn.tasm" --chip trn2 --in a="$T/a.npy" --json
-has err "bn.tasm:6: sequence_bounds"
-has err "not yet executed by the simulator"
-has out '"unsupported": true'
+has err "bn.tasm:6: sequence_bounds (gpsimd, instruction 1): illegal operand"
+has out '"line": 6, "unsupported": false'
 
 # a .sync manual kernel whose two engines write one tile with no semaphore between them: a
 # race fault naming both source lines, before anything runs

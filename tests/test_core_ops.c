@@ -453,7 +453,7 @@ static void test_faults(void) {
     trn_core_destroy(c);
     trn_program_destroy(p);
 
-    /* an instruction not executed yet is reported, naming it and its line */
+    /* a run-time operand error is reported, naming the instruction and its line */
     const char *k2 =
         ".input x f32 [128, 8]\n.output out f32 [128, 6]\n.sbuf a f32 [128, 8]\n"
         ".sbuf o f32 [128, 6]\ndma_copy dst=a src=x\nsequence_bounds dst=o segment_ids=a\n"
@@ -461,10 +461,9 @@ static void test_faults(void) {
     p = ct_prog(k2, "k.tasm", 3);
     c = ct_core(p, 3, NULL);
     ct_put(c, "x", x, P * 8);
-    CHECK(trn_core_run(c, &err) == TRN_E_UNSUPPORTED);
-    CHECK_CONTAINS(err.msg, "k.tasm:6: sequence_bounds (gpsimd, instruction 1)");
-    CHECK_CONTAINS(err.msg, "not yet executed by the simulator");
-    CHECK(trn_core_fault(c) && trn_core_fault(c)->status == TRN_E_UNSUPPORTED);
+    CHECK(trn_core_run(c, &err) == TRN_E_FAULT);
+    CHECK_CONTAINS(err.msg, "k.tasm:6: sequence_bounds (gpsimd, instruction 1): illegal operand");
+    CHECK(trn_core_fault(c) && trn_core_fault(c)->status == TRN_E_FAULT);
     trn_core_destroy(c);
     trn_program_destroy(p);
 

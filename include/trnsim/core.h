@@ -7,6 +7,10 @@
  * shadow: reading a byte never written is a fault naming the first such read. Values are
  * stored in their dtype's bytes (BF16 2 bytes ...), little-endian.
  *
+ * Several cores of a grid (the chip layer) share one HBM: trn_core_create_shared, a step-wise
+ * run (trn_core_run_to / trn_core_skip) so the chip layer can interleave cores and carry out the
+ * cross-core instructions itself, and a race check of their HBM accesses (trn_hbm_race).
+ *
  * Deliberately left out: time. Results never depend on the timing model, which lives in
  * the scheduler/timing files of this layer and runs on the same program; a functional run
  * therefore reports no cycle for a fault (cycle = -1). Also left out: races and deadlocks of
@@ -84,6 +88,63 @@ const trn_fault *trn_core_fault(const trn_core *c);
 /* Instructions retired so far on engine `e` (0 for an engine out of range), and in all. */
 uint64_t trn_core_instr_count(const trn_core *c, trn_engine e);
 uint64_t trn_core_instr_total(const trn_core *c);
+
+/* ---- several cores sharing one HBM (used by the chip layer, include/trnsim/chip.h) ---------- */
+
+/* Creates a core like trn_core_create whose HBM is core `hbm`'s (borrowed: it must outlive the
+ * new core): the cores of a grid read and write one HBM image. `p` must declare the same HBM
+ * tensors (names, dtypes, addresses, sizes) as hbm's program: TRN_E_INVALID naming the first
+ * that differs. */
+trn_status trn_core_create_shared(const trn_program *p, const trn_isa_target *t,
+                                  const trn_core_opts *o, trn_core *hbm, trn_core **out,
+                                  trn_err *err);
+
+/* Index (program order) of the next instruction a step-wise run executes. */
+int trn_core_next(const trn_core *c);
+/* Runs the instructions from trn_core_next() up to, not including, `end` (clamped to the
+ * program). Returns as trn_core_run, without its input check (trn_core_check_inputs). */
+trn_status trn_core_run_to(trn_core *c, int end, trn_err *err);
+/* Retires the next instruction without executing it (a cross-core instruction the chip layer
+ * carries out), counting it on its engine. */
+void trn_core_skip(trn_core *c);
+/* TRN_E_INVALID naming the first .input none of whose bytes was written. */
+trn_status trn_core_check_inputs(const trn_core *c, trn_err *err);
+
+/* A tile copied out of a core: the data movement of a sendrecv in two steps (every sender's
+ * tile first, then every receiver's, so exchanges in a ring or in place are exact). */
+typedef struct trn_core_tile {
+    uint32_t *codes; /* P x F element codes, row-major (malloc'd: trn_core_tile_fini) */
+    uint32_t P;      /* partitions */
+    int64_t F;       /* elements per partition */
+    trn_dtype dtype;
+    int packed;
+    char name[TRN_NAME_MAX]; /* the tile's tensor */
+} trn_core_tile;
+/* Reads operand `key` (an SBUF/PSUM/HBM tile) of instruction i of core c into *out (taken).
+ * TRN_E_FAULT (recorded on c, as instruction i) for an operand out of bounds or a byte never
+ * written; TRN_E_NOMEM. */
+trn_status trn_core_tile_get(trn_core *c, int i, const char *key, trn_core_tile *out, trn_err *err);
+/* Writes `in` (borrowed; sent by core `from_core`) into operand `key` of instruction j of core c,
+ * bit for bit, marking it written. TRN_E_FAULT (recorded on c) when the operand is out of bounds
+ * or differs from `in` in dtype or shape. */
+trn_status trn_core_tile_put(trn_core *c, int j, const char *key, const trn_core_tile *in,
+                             int from_core, trn_err *err);
+void trn_core_tile_fini(trn_core_tile *t); /* frees the codes; NULL is a no-op */
+
+/* Cross-core race check on a shared HBM: every HBM byte remembers its last writer (core,
+ * instruction, the writer's epoch); cores are ordered only by the sync groups they pass together
+ * (vector clocks). A write or read of a byte whose last writer is another core not ordered
+ * before the access is a race fault naming both cores and instructions. Deliberately left out:
+ * a write after another core's unordered read (reads are not remembered). */
+typedef struct trn_hbm_race trn_hbm_race;
+/* For an HBM of `hbm_bytes` shared by `ncores` cores. TRN_E_INVALID, TRN_E_NOMEM. */
+trn_status trn_hbm_race_create(uint64_t hbm_bytes, int ncores, trn_hbm_race **out, trn_err *err);
+void trn_hbm_race_destroy(trn_hbm_race *r); /* NULL is a no-op */
+/* Cores cores[0..n-1] pass a sync group together: what each did before is ordered before what
+ * any of them does after. */
+void trn_hbm_race_sync(trn_hbm_race *r, const int *cores, int n);
+/* Checks every HBM access of core c as core `index` of r (borrowed: it must outlive c). */
+void trn_core_attach_race(trn_core *c, trn_hbm_race *r, int index);
 
 #ifdef __cplusplus
 }

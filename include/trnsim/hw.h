@@ -111,6 +111,7 @@ typedef struct trn_hw_core {
     trn_hw_num dma_sat_efficiency;       /* efficiency reached at dma_saturation_bytes */
     trn_hw_num dma_transpose_hbm_frac;   /* dma_transpose HBM->SBUF, fraction of DMA rate (v3+) */
     trn_hw_num dma_transpose_sbuf_frac;  /* dma_transpose SBUF->SBUF, fraction of DMA rate (v3+) */
+    trn_hw_num core_barrier_ns; /* cross-core barrier round (core_barrier, sendrecv), v3+ */
     struct {
         trn_hw_num tensor_peak_flops[TRN_HW_NDTYPES]; /* per core, as stated */
         trn_hw_num sbuf_bytes, psum_bytes;            /* per core */
@@ -134,6 +135,12 @@ typedef struct trn_hw_chip {
     trn_hw_num cc_cores;          /* collective-communication cores per chip */
     trn_hw_num power_w;           /* chip power */
     trn_hw_num price_usd_per_chip_hour;
+    /* planner roofline and power model (optional; `trnsim plan` needs them) */
+    trn_hw_num gemm_efficiency; /* large-GEMM fraction of the dense peak, (0, 1] */
+    trn_hw_num gemm_tile;       /* tile edge of the GEMM shape quantization (elements) */
+    trn_hw_num attn_efficiency; /* fused attention fraction of the 16-bit peak, (0, 1] */
+    trn_hw_num mem_efficiency;  /* memory-bound ops: fraction of HBM bandwidth, (0, 1] */
+    trn_hw_num idle_power_frac; /* power at idle as a fraction of power_w, (0, 1] */
     struct {
         trn_hw_num peak_flops[TRN_HW_NDTYPES]; /* dense chip peaks as stated */
         trn_hw_num sbuf_bytes;
@@ -152,6 +159,12 @@ typedef struct trn_hw_gpu {
     trn_hw_num nvlink_bw_bps; /* per GPU, bytes/s */
     trn_hw_num power_w;
     trn_hw_num price_usd_per_gpu_hour;
+    /* planner roofline and power model (optional; `trnsim plan` needs them) */
+    trn_hw_num gemm_efficiency; /* large-GEMM fraction of the dense peak, (0, 1] */
+    trn_hw_num gemm_tile;       /* tile edge of the GEMM shape quantization (elements) */
+    trn_hw_num attn_efficiency; /* fused attention fraction of the 16-bit peak, (0, 1] */
+    trn_hw_num mem_efficiency;  /* memory-bound ops: fraction of HBM bandwidth, (0, 1] */
+    trn_hw_num idle_power_frac; /* power at idle as a fraction of power_w, (0, 1] */
 } trn_hw_gpu;
 
 typedef enum trn_hw_topo_kind {
@@ -188,6 +201,16 @@ typedef struct trn_hw_system {
     trn_hw_num hop_latency_ns; /* scale-up collective per-hop latency */
     trn_hw_num efa_latency_ns; /* EFA point-to-point latency; optional */
     trn_hw_num vcpus;          /* host vCPUs; optional */
+    trn_hw_num pue;            /* data-centre power usage effectiveness (>= 1); optional */
+    /* collective model (src/fabric, docs/fabric.md); optional here, required by the fabric */
+    trn_hw_num scaleup_send_frac;     /* share of scaleup_bw_bps a chip sends at once (0.5:
+                                         the figure counts both directions) */
+    trn_hw_num scaleup_efficiency;    /* fraction of the scale-up line rate collectives reach */
+    trn_hw_num msg_overhead_ns;       /* issue cost of one message (descriptor, doorbell) */
+    trn_hw_num efa_efficiency;        /* fraction of the EFA/InfiniBand line rate reached */
+    trn_hw_num efa_switch_latency_ns; /* one switch traversal of the scale-out fat tree */
+    trn_hw_num efa_switch_radix;      /* ports per scale-out switch */
+    trn_hw_num efa_oversubscription;  /* leaf down:up bandwidth ratio (1 = non-blocking) */
     struct {
         trn_hw_num peak_flops[TRN_HW_NDTYPES];
         trn_hw_num hbm_bytes, hbm_bw_bps;

@@ -460,6 +460,7 @@ typedef struct trn_isa_target {
     uint32_t psum_banks;
     uint32_t matmul_n_max;           /* moving free size, FP32 PSUM */
     uint32_t matmul_n_max_bf16_psum; /* with BF16 PSUM (0 when unsupported) */
+    uint32_t registers_per_engine;   /* 32-bit sequencer registers of each engine */
 } trn_isa_target;
 
 /* Fills `t` from a core version of the catalog (borrowed; its name "vN" gives the version). */

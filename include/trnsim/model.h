@@ -38,6 +38,14 @@ typedef enum trn_model_arch {
  * of range. */
 const char *trn_model_arch_name(trn_model_arch a);
 
+/* rope_scaling kinds the compiler implements (HF modeling_rope_utils.py names). */
+typedef enum trn_model_rope_kind {
+    TRN_ROPE_DEFAULT, /* no rope_scaling: inv_freq_i = theta^(-2i/d) */
+    TRN_ROPE_LLAMA3,  /* "llama3": low/high-frequency wavelength bands (Llama 3.1) */
+    TRN_ROPE_YARN,    /* "yarn": NTK-by-parts interpolation + attention factor (GPT-OSS) */
+    TRN_ROPE_LINEAR,  /* "linear": positions divided by factor */
+} trn_model_rope_kind;
+
 /* The config, normalized across families (HF field names in comments). Counts are elements
  * or parameters; 0 means "not used by this family" unless said otherwise. */
 typedef struct trn_model_config {
@@ -90,6 +98,24 @@ typedef struct trn_model_config {
     double linear_weight_bits; /* layer matmul weights (fp8 block-quantized: 8 + scales) */
     double expert_weight_bits; /* routed expert matmul weights (mxfp4: 4 + 8/32 = 4.25) */
     const char *quant_method;  /* quantization_config.quant_method, or NULL */
+    /* numerics the compiler's builders need (HF defaults of each family when absent) */
+    double norm_eps;   /* rms_norm_eps (Llama 1e-6, Mixtral/GPT-OSS 1e-5), layer_norm_epsilon
+                          (GPT-2 1e-5), layer_norm_eps (BERT 1e-12) */
+    double rope_theta; /* rope_theta (Llama 10000, Mixtral 1e6, GPT-OSS 150000); 0: no RoPE */
+    trn_model_rope_kind rope_kind;       /* rope_scaling.rope_type (or "type") */
+    double rope_factor;                  /* rope_scaling.factor (1 when absent) */
+    double rope_low_freq_factor;         /* llama3: low_freq_factor (1) */
+    double rope_high_freq_factor;        /* llama3: high_freq_factor (4) */
+    int64_t rope_original_max_positions; /* original_max_position_embeddings (llama3, yarn;
+                                            max_positions when absent) */
+    double rope_beta_fast;               /* yarn: beta_fast (32) */
+    double rope_beta_slow;               /* yarn: beta_slow (1) */
+    int rope_truncate;                   /* yarn: truncate (true) */
+    double rope_attention_factor;        /* yarn: attention_factor; 0 when absent (the
+                                            builder then uses 0.1 ln(factor) + 1) */
+    double swiglu_limit;                 /* GPT-OSS swiglu_limit (7.0); 0 elsewhere */
+    int gelu_tanh;                       /* GPT-2 activation_function gelu_new / gelu_pytorch_tanh
+                                            (1) or exact erf "gelu" (0); BERT hidden_act */
 } trn_model_config;
 
 /* Loads a model: `name_or_path` (borrowed) is a catalog name ("llama-3-70b", case-insensitive)
@@ -99,8 +125,7 @@ typedef struct trn_model_config {
  * what was expected), TRN_E_UNSUPPORTED (a family this planner does not know), TRN_E_NOMEM. */
 trn_status trn_model_load(const char *name_or_path, trn_model **out, trn_err *err);
 /* Same for config JSON text in memory; `file` names it in messages (both borrowed). */
-trn_status trn_model_parse(const char *file, const char *json, trn_model **out,
-                                trn_err *err);
+trn_status trn_model_parse(const char *file, const char *json, trn_model **out, trn_err *err);
 void trn_model_destroy(trn_model *m); /* NULL is a no-op */
 
 /* The normalized config (borrowed, valid until trn_model_destroy). */
@@ -127,8 +152,7 @@ typedef struct trn_model_layer {
 } trn_model_layer;
 
 /* Layer `i` (0-based) of the model. TRN_E_RANGE when i is not a layer. */
-trn_status trn_model_layer_at(const trn_model *m, int64_t i, trn_model_layer *out,
-                                trn_err *err);
+trn_status trn_model_layer_at(const trn_model *m, int64_t i, trn_model_layer *out, trn_err *err);
 
 /* Parameter counts of the whole model. */
 typedef struct trn_model_params {
@@ -167,11 +191,11 @@ typedef struct trn_model_flops {
  * prefill): causal models see (seq_len + 1) / 2 keys on average, sliding layers
  * min(t, window) at position t, encoders seq_len. TRN_E_RANGE when seq_len < 1. */
 trn_status trn_model_flops_seq(const trn_model *m, int64_t seq_len, trn_model_flops *out,
-                                    trn_err *err);
+                               trn_err *err);
 /* One decode step: a new token attending to ctx_len keys (itself included; sliding layers
  * min(ctx_len, window)). TRN_E_RANGE when ctx_len < 1. */
-trn_status trn_model_flops_decode(const trn_model *m, int64_t ctx_len,
-                                       trn_model_flops *out, trn_err *err);
+trn_status trn_model_flops_decode(const trn_model *m, int64_t ctx_len, trn_model_flops *out,
+                                  trn_err *err);
 
 /* KV-cache bytes: *per_token_bytes is what each further token of a long context adds
  * (full-attention layers; sliding layers stop growing at the window), *total_bytes the
@@ -179,7 +203,7 @@ trn_status trn_model_flops_decode(const trn_model *m, int64_t ctx_len,
  * f32 ...; MX and sub-byte types are TRN_E_UNSUPPORTED). Encoders have no KV cache (0).
  * Either output may be NULL. TRN_E_RANGE when ctx_len < 0. */
 trn_status trn_model_kv_bytes(const trn_model *m, trn_dtype dt, int64_t ctx_len,
-                                   double *per_token_bytes, double *total_bytes, trn_err *err);
+                              double *per_token_bytes, double *total_bytes, trn_err *err);
 
 #ifdef __cplusplus
 }

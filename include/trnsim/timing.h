@@ -12,8 +12,14 @@
  * A `.sync manual` program is also checked for races: conflicting accesses on different
  * engines with no happens-before order through the program's semaphores (src/core/race.c).
  *
- * Deliberately left out: functional execution (core.h), several cores in one run (the HBM share of
- * the other cores is a parameter). The rules, sources and assumptions are in docs/timing-model.md.
+ * Several cores of one chip (trn_timing_run_cores, used by the chip layer for `--grid N`) run
+ * in one simulation: each core's engines and queues as above, every DMA transfer of every core in
+ * its data phase sharing the chip's HBM bandwidth max-min fairly, and the cross-core
+ * instructions (core_barrier, sendrecv) holding their cores until every member arrives.
+ *
+ * Deliberately left out: functional execution (core.h), matching the cross-core instructions of
+ * several programs (the chip layer's; this layer takes the groups as a table). The rules, sources
+ * and assumptions are in docs/timing-model.md.
  */
 #ifndef TRNSIM_TIMING_H
 #define TRNSIM_TIMING_H
@@ -161,6 +167,42 @@ trn_status trn_timing_write_trace(const trn_timing *t, const trn_program *p, con
 /* Same on an open stream. */
 trn_status trn_timing_write_trace_file(const trn_timing *t, const trn_program *p, FILE *f,
                                        trn_err *err);
+
+/* ---- several cores of one chip ------------------------------------------------------------ */
+
+/* The cross-core instructions of a multi-core run, matched by the caller (the chip layer):
+ * group_of[c][i] is the group of instruction i of program c, or -1 (only core_barrier and
+ * sendrecv instructions have one); group_size[g] is the number of cores that must arrive
+ * before group g proceeds (a member that never arrives is a deadlock). */
+typedef struct trn_timing_sync {
+    int ngroups;
+    const int32_t *const *group_of; /* n arrays, one per program, of its instruction count */
+    const int32_t *group_size;      /* ngroups */
+} trn_timing_sync;
+
+/* Times programs p[0..n-1] (borrowed) together on n cores of chip `chip` (borrowed, required):
+ * each core as trn_timing_run does, except that the HBM bandwidth is the chip's whole
+ * hbm_bw_bps shared max-min fairly by the data phases of every core's transfers in flight, and
+ * that the instructions of a sync group start together: a core_barrier holds its engine until
+ * every member arrived, then ends core_barrier_ns (catalog) after the last arrival; a sendrecv's
+ * transfers start core_barrier_ns after the last member is ready, and every member retires when
+ * the group's last transfer ends. `sync` may be NULL (no cross-core instructions). out[0..n-1]
+ * get one timing per core (each destroyed with trn_timing_destroy; all NULL on failure).
+ * Errors as trn_timing_run; a deadlock names the cores, their blocked instructions and the
+ * members that never arrive. n = 1 gives exactly the timeline of trn_timing_run with
+ * hbm_share_cores = 1 (tested on every example kernel). */
+trn_status trn_timing_run_cores(const trn_program *const *p, int n, const trn_hw_core *core,
+                                const trn_hw_chip *chip, const trn_timing_sync *sync,
+                                trn_timing **out, trn_err *err);
+
+/* Cores of a multi-core run this timing belongs to (1 for trn_timing_run), and its index. */
+int trn_timing_cores(const trn_timing *t, int *index);
+
+/* One Chrome/Perfetto trace of n timings (borrowed) of programs p (borrowed): one process (track
+ * group) per core, named "core I: KERNEL", with its engine and DMA queue threads. n = 1 writes
+ * the same bytes as trn_timing_write_trace_file. */
+trn_status trn_timing_write_trace_cores(const trn_timing *const *t, const trn_program *const *p,
+                                        int n, FILE *f, trn_err *err);
 
 #ifdef __cplusplus
 }

@@ -10,5 +10,6 @@
 #include "trnsim/model.h"
 #include "trnsim/core.h"
 #include "trnsim/timing.h"
+#include "trnsim/chip.h"
 
 #endif

@@ -9,6 +9,10 @@
 
 #include "trnsim/core.h"
 
+/* Sequencer registers the simulator holds per engine (an implementation capacity, not a
+ * hardware number: the catalog's registers_per_engine, 64 on every version, must not exceed it). */
+#define CORE_MAX_REGS 256
+
 /* One memory: bytes and a per-byte written shadow (1 = written). */
 typedef struct core_mem {
     uint8_t *data;
@@ -16,6 +20,16 @@ typedef struct core_mem {
     uint64_t part_bytes; /* SBUF/PSUM: bytes per partition; HBM: total bytes */
     uint32_t parts;      /* SBUF/PSUM: partitions; HBM: 1 */
 } core_mem;
+
+/* One engine's sequencer registers: the physical registers register_alloc took so far, in
+ * order, each holding one virtual register of the program (its index), a 32-bit value and
+ * whether that value was ever set. At most the target's registers_per_engine. */
+typedef struct core_seqreg {
+    uint32_t n;
+    int32_t vreg[CORE_MAX_REGS];
+    uint32_t val[CORE_MAX_REGS];
+    uint8_t set[CORE_MAX_REGS];
+} core_seqreg;
 
 struct trn_core {
     const trn_program *p; /* borrowed */
@@ -31,6 +45,7 @@ struct trn_core {
     uint32_t rng_dve[TRN_MAX_PARTITIONS][4][6];
     uint32_t rng_pool[TRN_MAX_PARTITIONS][6];
     int rng_ready;
+    core_seqreg seqreg[TRN_ENGINE_COUNT]; /* sequencer registers per engine (ops/regs.c) */
     int ran;
     int has_fault;
     trn_fault fault;
@@ -40,6 +55,25 @@ struct trn_core {
     uint64_t wcount; /* elements written so far by it (SR counter) */
     void **tmp;      /* scratch allocations of the instruction, freed after it */
     size_t ntmp, captmp;
+    /* several cores (chip layer) */
+    int hbm_borrowed;   /* mem[TRN_MEM_HBM] belongs to another core (trn_core_create_shared) */
+    int next;           /* next instruction of a step-wise run */
+    trn_hbm_race *race; /* cross-core HBM race check (borrowed), or NULL */
+    int race_index;     /* this core in it */
+};
+
+/* The cross-core HBM race check (mem.c): per HBM byte its last writer, and vector clocks. */
+struct trn_hbm_race {
+    int n;             /* cores */
+    uint64_t bytes;    /* HBM bytes */
+    uint32_t *vc;      /* n x n: vc[a * n + b] = epochs of core b that core a is after */
+    uint32_t *wrec;    /* bytes: the last write's record + 1, 0 = never written */
+    struct hbm_write { /* one record per instruction and core that wrote HBM */
+        int32_t core, instr;
+        uint32_t epoch; /* the writer's own epoch at the write */
+    } * rec;
+    uint32_t nrec, caprec;
+    const trn_program **prog; /* n: each core's program (borrowed), for messages */
 };
 
 /* A resolved tile or tensor operand: the element at (partition p, free index f) of the
@@ -153,5 +187,12 @@ core_op_fn core_op_nc_n_gather;
 core_op_fn core_op_nonzero_with_count;
 core_op_fn core_op_dma_transpose;
 core_op_fn core_op_dma_compute;
+core_op_fn core_op_local_gather;
+core_op_fn core_op_sequence_bounds;
+core_op_fn core_op_topk;
+core_op_fn core_op_register_alloc;
+core_op_fn core_op_register_move;
+core_op_fn core_op_register_load;
+core_op_fn core_op_register_store;
 
 #endif

@@ -28,6 +28,30 @@ static uint64_t max_u64(uint64_t a, uint64_t b) {
     return a > b ? a : b;
 }
 
+/* The argument keys the cost model reads, by name (their index per opcode: cost_ctx.key). */
+static const char *const key_name[COST_NKEYS] = {
+    [COST_K_DST] = "dst",
+    [COST_K_SRC] = "src",
+    [COST_K_SRCS] = "srcs",
+    [COST_K_DATA1] = "data1",
+    [COST_K_DATA2] = "data2",
+    [COST_K_DGE_MODE] = "dge_mode",
+    [COST_K_INDEX] = "index",
+    [COST_K_MOVING] = "moving",
+    [COST_K_N] = "n",
+    [COST_K_NUM_ELEM_PER_IDX] = "num_elem_per_idx",
+    [COST_K_NUM_VALID_INDICES] = "num_valid_indices",
+    [COST_K_OP] = "op",
+    [COST_K_OP0] = "op0",
+    [COST_K_OP1] = "op1",
+    [COST_K_PERF_MODE] = "perf_mode",
+    [COST_K_PREDICATE] = "predicate",
+    [COST_K_REDUCE_RES] = "reduce_res",
+    [COST_K_STATIONARY] = "stationary",
+    [COST_K_VAL_DST] = "val_dst",
+    [COST_K_VALUE] = "value",
+};
+
 static int parse_version(const char *name) {
     if (!name || (name[0] != 'v' && name[0] != 'V')) return 0;
     char *end = NULL;
@@ -69,6 +93,15 @@ trn_status cost_ctx_init(cost_ctx *ctx, const trn_program *p, const trn_hw_core 
                            "core version %s: pe_min_ii_cycles and pe_ls_speedup must be > 0 and "
                            "sem_latency_ns >= 0",
                            core->name);
+    /* the argument index of each key the cost model reads, for the opcodes of the program */
+    uint8_t seen[TRN_OP_COUNT] = {0};
+    for (int i = 0; i < p->ninstrs; i++) {
+        trn_opcode op = p->instrs[i].op;
+        if ((unsigned)op >= TRN_OP_COUNT || seen[op]) continue;
+        seen[op] = 1;
+        for (int k = 0; k < COST_NKEYS; k++)
+            ctx->key[op][k] = (int8_t)trn_isa_arg_find(op, key_name[k]);
+    }
     /* DMA transpose exists from v3 [AG3]: a core without its rates cannot time one */
     for (int i = 0; i < p->ninstrs; i++) {
         if (p->instrs[i].op != TRN_OP_DMA_TRANSPOSE) continue;
@@ -89,18 +122,19 @@ int cost_is_dma(const trn_program *p, int i) {
 
 /* ---- operand helpers --------------------------------------------------------------------- */
 
-static const trn_operand *arg(const trn_program *p, const trn_instr *in, const char *key) {
-    int k = trn_isa_arg_find(in->op, key);
-    return k < 0 ? NULL : trn_instr_arg(p, in, k);
+/* Argument `key` (COST_K_*) of instruction in, or NULL (its index resolved once per opcode). */
+static const trn_operand *arg(const cost_ctx *x, const trn_instr *in, int key) {
+    int k = x->key[in->op][key];
+    return k < 0 ? NULL : trn_instr_arg(x->p, in, k);
 }
 
-static const trn_ap *arg_ap(const trn_program *p, const trn_instr *in, const char *key) {
-    const trn_operand *o = arg(p, in, key);
+static const trn_ap *arg_ap(const cost_ctx *x, const trn_instr *in, int key) {
+    const trn_operand *o = arg(x, in, key);
     return o && (o->kind == TRN_ARG_AP_IN || o->kind == TRN_ARG_AP_OUT) ? &o->u.ap : NULL;
 }
 
-static int64_t arg_int(const trn_program *p, const trn_instr *in, const char *key, int64_t dflt) {
-    const trn_operand *o = arg(p, in, key);
+static int64_t arg_int(const cost_ctx *x, const trn_instr *in, int key, int64_t dflt) {
+    const trn_operand *o = arg(x, in, key);
     return o && o->kind != TRN_ARG_FLOAT ? o->u.i : dflt;
 }
 
@@ -200,17 +234,17 @@ static uint64_t dve_copy_like(const cost_ctx *x, const trn_ap *in, const trn_ap 
     return ii(x->core, n / speed);
 }
 
-static int alu_arg(const trn_program *p, const trn_instr *in, const char *key) {
-    const trn_operand *o = arg(p, in, key);
+static int alu_arg(const cost_ctx *x, const trn_instr *in, int key) {
+    const trn_operand *o = arg(x, in, key);
     return o ? (int)o->u.i : -1;
 }
 
 static void cost_matmul(const cost_ctx *x, const trn_instr *in, cost_instr *c) {
     const trn_program *p = x->p;
     const trn_hw_core *core = x->core;
-    const trn_ap *st = arg_ap(p, in, "stationary"), *mv = arg_ap(p, in, "moving");
+    const trn_ap *st = arg_ap(x, in, COST_K_STATIONARY), *mv = arg_ap(x, in, COST_K_MOVING);
     int mx = in->op == TRN_OP_NC_MATMUL_MX;
-    int dr = !mx && arg_int(p, in, "perf_mode", TRN_PERF_NONE) == TRN_PERF_DOUBLE_ROW;
+    int dr = !mx && arg_int(x, in, COST_K_PERF_MODE, TRN_PERF_NONE) == TRN_PERF_DOUBLE_ROW;
     double kpack = dr ? 2 : 1; /* double_row: [128, 2, M] */
     double m = st ? (double)trn_ap_free_elems(st) / kpack : 1;
     double n = mv ? (double)trn_ap_free_elems(mv) / kpack : 1;
@@ -270,7 +304,7 @@ void cost_compute(const cost_ctx *x, int i, cost_instr *c) {
         break;
     case TRN_COST_ACT:
         /* + MIN_II for the ActReadAccumulator when a reduction result is written (AG2 §2.7) */
-        c->cycles = ii(core, n) + (arg_ap(p, in, "reduce_res") ? (uint64_t)min_ii : 0);
+        c->cycles = ii(core, n) + (arg_ap(x, in, COST_K_REDUCE_RES) ? (uint64_t)min_ii : 0);
         break;
     case TRN_COST_ACT_REDUCE: c->cycles = ii(core, n) + (uint64_t)min_ii; break;
     case TRN_COST_DVE_1IN: {
@@ -278,14 +312,14 @@ void cost_compute(const cost_ctx *x, int i, cost_instr *c) {
             c->cycles = on_pool(core, n);
         } else if (in->engine == TRN_ENGINE_ACT) {
             /* NC-v4 ScalarE 2x BF16/FP16 mode for tensor_scalar / tensor_copy (AG4) */
-            const trn_ap *out = arg_ap(p, in, "dst");
+            const trn_ap *out = arg_ap(x, in, COST_K_DST);
             double speed = (ma && out && is16(p, ma) && is16(p, out))
                                ? per_lane(core, core->scalar_elems_per_cycle_16bit.value) /
                                      per_lane(core, core->scalar_elems_per_cycle.value)
                                : 1;
             c->cycles = ii(core, n / (speed > 1 ? speed : 1));
         } else if (in->op == TRN_OP_TENSOR_COPY || in->op == TRN_OP_TENSOR_SCALAR) {
-            c->cycles = dve_copy_like(x, ma, arg_ap(p, in, "dst"), n);
+            c->cycles = dve_copy_like(x, ma, arg_ap(x, in, COST_K_DST), n);
         } else {
             c->cycles = ii(core, n);
         }
@@ -296,14 +330,14 @@ void cost_compute(const cost_ctx *x, int i, cost_instr *c) {
             c->cycles = on_pool(core, 2 * n);
             break;
         }
-        const trn_ap *a = arg_ap(p, in, "data1"), *b = arg_ap(p, in, "data2");
-        const trn_ap *d = arg_ap(p, in, "dst");
+        const trn_ap *a = arg_ap(x, in, COST_K_DATA1), *b = arg_ap(x, in, COST_K_DATA2);
+        const trn_ap *d = arg_ap(x, in, COST_K_DST);
         int ma_ = a ? mem_of(p, a) : TRN_MEM_SBUF, mb = b ? mem_of(p, b) : TRN_MEM_SBUF;
         int split = (ma_ == TRN_MEM_PSUM) != (mb == TRN_MEM_PSUM);
         double va = vmode(x, a), vb = vmode(x, b), vd = vmode(x, d);
         int allbf16 = a && b && d && is_bf16(p, a) && is_bf16(p, b) && is_bf16(p, d);
         int sbuf = ma_ == TRN_MEM_SBUF && mb == TRN_MEM_SBUF && d && mem_of(p, d) == TRN_MEM_SBUF;
-        int op = alu_arg(p, in, "op");
+        int op = alu_arg(x, in, COST_K_OP);
         int fast_op = op == TRN_ALU_ADD || op == TRN_ALU_MULTIPLY || op == TRN_ALU_SUBTRACT;
         /* NC-v3+ 2x mode (AG3): both inputs in SBUF, every operand of a mode data type */
         int mode = va > 1 && vb > 1 && vd > 1 && ma_ == TRN_MEM_SBUF && mb == TRN_MEM_SBUF;
@@ -313,22 +347,22 @@ void cost_compute(const cost_ctx *x, int i, cost_instr *c) {
         break;
     }
     case TRN_COST_STT: {
-        int ok = ma && is_bf16(p, ma) && alu_arg(p, in, "op0") == TRN_ALU_SUBTRACT &&
-                 alu_arg(p, in, "op1") == TRN_ALU_MULTIPLY && ((uint64_t)n % 2) == 0;
+        int ok = ma && is_bf16(p, ma) && alu_arg(x, in, COST_K_OP0) == TRN_ALU_SUBTRACT &&
+                 alu_arg(x, in, COST_K_OP1) == TRN_ALU_MULTIPLY && ((uint64_t)n % 2) == 0;
         c->cycles = ceil_u64(ok ? n : 2 * n);
         break;
     }
     case TRN_COST_SCAN: c->cycles = ii(core, 2 * n); break;
     case TRN_COST_REDUCE: {
-        const trn_ap *d = arg_ap(p, in, "dst");
-        int op = alu_arg(p, in, "op");
+        const trn_ap *d = arg_ap(x, in, COST_K_DST);
+        int op = alu_arg(x, in, COST_K_OP);
         int half = ma && d && is_bf16(p, ma) && is_bf16(p, d) &&
                    (op == TRN_ALU_ADD || op == TRN_ALU_MAXIMUM);
         c->cycles = ceil_u64(half ? n / 2 : n);
         break;
     }
     case TRN_COST_COPY_PRED: {
-        const trn_ap *src = arg_ap(p, in, "src"), *pr = arg_ap(p, in, "predicate");
+        const trn_ap *src = arg_ap(x, in, COST_K_SRC), *pr = arg_ap(x, in, COST_K_PREDICATE);
         int split = !src || !pr || mem_of(p, src) != mem_of(p, pr);
         c->cycles = ii(core, split ? n : 2 * n);
         break;
@@ -338,7 +372,7 @@ void cost_compute(const cost_ctx *x, int i, cost_instr *c) {
             c->cycles = on_pool(core, n);
             break;
         }
-        const trn_operand *v = arg(p, in, "value");
+        const trn_operand *v = arg(x, in, COST_K_VALUE);
         int zero = v && v->kind == TRN_ARG_FLOAT && v->u.imm == 0;
         c->cycles = ii(core, (zero && ma && is16(p, ma)) ? n / 2 : n);
         break;
@@ -351,18 +385,26 @@ void cost_compute(const cost_ctx *x, int i, cost_instr *c) {
     case TRN_COST_POOL: c->cycles = on_pool(core, n); break;
     case TRN_COST_LOCAL_GATHER: {
         /* 150 + (n_idx k) / C, C = ((28 + 4k) / (4k)) / min(4 / dtype_bytes, k) */
-        const trn_ap *idx = arg_ap(p, in, "index");
-        double kk = (double)arg_int(p, in, "num_elem_per_idx", 1);
+        const trn_ap *idx = arg_ap(x, in, COST_K_INDEX);
+        double kk = (double)arg_int(x, in, COST_K_NUM_ELEM_PER_IDX, 1);
         if (kk < 1) kk = 1;
-        double nidx = (double)arg_int(p, in, "num_valid_indices", 0);
-        if (nidx <= 0) nidx = idx ? (double)trn_ap_free_elems(idx) : 1;
+        double nidx = (double)arg_int(x, in, COST_K_NUM_VALID_INDICES, 0);
+        /* default: every index of a GpSimd core's partitions (partitions / gpsimd_cores) */
+        double rows =
+            core->gpsimd_cores.value > 0 ? core->partitions.value / core->gpsimd_cores.value : 1;
+        if (nidx <= 0) nidx = idx ? rows * (double)trn_ap_free_elems(idx) : 1;
         double eb = ma ? ten(p, ma)->elem_bytes : 4;
         double lim = 4 / eb < kk ? 4 / eb : kk;
         double cc = ((28 + 4 * kk) / (4 * kk)) / lim;
         c->cycles = (uint64_t)core->gpsimd_start_cycles.value + ceil_u64(nidx * kk / cc);
         break;
     }
-    case TRN_COST_TOPK: c->cycles = ceil_u64(4 * n + (double)arg_int(p, in, "n", 0)); break;
+    case TRN_COST_TOPK: { /* 4 n + K: n the snake's elements, K = val_dst's free size */
+        const trn_ap *vd = arg_ap(x, in, COST_K_VAL_DST);
+        double k = vd ? (double)trn_ap_free_elems(vd) : 1;
+        c->cycles = ceil_u64(4 * (double)arg_int(x, in, COST_K_N, 0) + k);
+        break;
+    }
     case TRN_COST_SEQ:
     case TRN_COST_DMA: /* a DMA's trigger: cost_dma */
     default: c->cycles = (uint64_t)core->static_overhead_cycles.value; break;
@@ -371,8 +413,8 @@ void cost_compute(const cost_ctx *x, int i, cost_instr *c) {
 
 int cost_same_stationary(const cost_ctx *x, int a, int b) {
     const trn_program *p = x->p;
-    const trn_ap *sa = arg_ap(p, &p->instrs[a], "stationary");
-    const trn_ap *sb = arg_ap(p, &p->instrs[b], "stationary");
+    const trn_ap *sa = arg_ap(x, &p->instrs[a], COST_K_STATIONARY);
+    const trn_ap *sb = arg_ap(x, &p->instrs[b], COST_K_STATIONARY);
     if (!sa || !sb || p->instrs[a].op != p->instrs[b].op) return 0;
     if (sa->tensor != sb->tensor || sa->offset != sb->offset || sa->part_start != sb->part_start ||
         sa->part_count != sb->part_count || sa->nfree != sb->nfree)
@@ -391,19 +433,18 @@ static double run_elems(const trn_ap *ap, double cap) {
     return (double)run < cap ? (double)run : cap;
 }
 
-void cost_dma(const cost_ctx *x, int i, dma_plan *d) {
+void cost_dma(cost_ctx *x, int i, dma_plan *d) {
     const trn_program *p = x->p;
     const trn_hw_core *core = x->core;
     const trn_instr *in = &p->instrs[i];
-    const trn_ap *dst = arg_ap(p, in, "dst");
+    const trn_ap *dst = arg_ap(x, in, COST_K_DST);
     const trn_ap *src[TRN_MAX_AP_LIST];
     int nsrc = 0;
-    int key = trn_isa_arg_find(in->op, in->op == TRN_OP_DMA_COMPUTE ? "srcs" : "src");
+    int key = x->key[in->op][in->op == TRN_OP_DMA_COMPUTE ? COST_K_SRCS : COST_K_SRC];
     for (uint32_t k = 0; k < in->nargs && nsrc < TRN_MAX_AP_LIST; k++) {
         const trn_operand *o = &p->args[in->arg0 + k];
         if (o->key == key && o->kind == TRN_ARG_AP_IN) src[nsrc++] = &o->u.ap;
     }
-    memset(d->bytes, 0, sizeof *d->bytes * (size_t)x->core->dma_engines.value);
     d->nq = (int)core->dma_engines.value;
     d->read_bytes = d->write_bytes = 0;
     d->src_mem = nsrc ? mem_of(p, src[0]) : TRN_MEM_SBUF;
@@ -427,18 +468,31 @@ void cost_dma(const cost_ctx *x, int i, dma_plan *d) {
         if (b < buf || buf <= 0) buf = b;
     }
     uint64_t work = d->read_bytes > d->write_bytes ? d->read_bytes : d->write_bytes;
-    uint64_t nrows = (uint64_t)rows, rpq = (nrows + (uint64_t)d->nq - 1) / (uint64_t)d->nq;
-    uint64_t done = 0;
-    for (int q = 0; q < d->nq; q++) {
-        uint64_t r0 = (uint64_t)q * rpq, r1 = r0 + rpq;
-        if (r0 > nrows) r0 = nrows;
-        if (r1 > nrows) r1 = nrows;
-        /* split `work` by rows; the last queue with rows takes the rounding remainder */
-        uint64_t b = (uint64_t)((double)work * (double)r1 / rows) - done;
-        if (r1 == nrows && r1 > r0) b = work - done;
-        d->bytes[q] = r1 > r0 ? b : 0;
-        done += d->bytes[q];
+    if (x->split_nq == d->nq && x->split_work == work && x->split_rows == rows) {
+        /* the same split as the previous DMA's (a function of work, rows and nq alone) */
+        memcpy(d->bytes, x->split_bytes, sizeof *d->bytes * (size_t)d->nq);
+    } else {
+        uint64_t nrows = (uint64_t)rows, rpq = (nrows + (uint64_t)d->nq - 1) / (uint64_t)d->nq;
+        uint64_t done = 0;
+        for (int q = 0; q < d->nq; q++) {
+            uint64_t r0 = (uint64_t)q * rpq, r1 = r0 + rpq;
+            if (r0 > nrows) r0 = nrows;
+            if (r1 > nrows) r1 = nrows;
+            /* split `work` by rows; the last queue with rows takes the rounding remainder */
+            uint64_t b = (uint64_t)((double)work * (double)r1 / rows) - done;
+            if (r1 == nrows && r1 > r0) b = work - done;
+            d->bytes[q] = r1 > r0 ? b : 0;
+            done += d->bytes[q];
+        }
+        if (d->nq <= COST_SPLIT_MAX) {
+            x->split_nq = d->nq;
+            x->split_work = work;
+            x->split_rows = rows;
+            memcpy(x->split_bytes, d->bytes, sizeof *d->bytes * (size_t)d->nq);
+        }
     }
+    d->uniform = 1;
+    for (int q = 1; q < d->nq && d->uniform; q++) d->uniform = d->bytes[q] == d->bytes[0];
     d->buffer_bytes = buf;
     double mode = 1;
     if (in->op == TRN_OP_DMA_TRANSPOSE)
@@ -451,7 +505,7 @@ void cost_dma(const cost_ctx *x, int i, dma_plan *d) {
      * dma_fixed_ns on each queue; hardware DGE from SP/ACT: hwdge_instr_ns on the issuing
      * sequencer, nothing more per queue; software DGE from GpSimd: a GpSimd kernel start on
      * Pool, then the fixed cost */
-    int mode_dge = (int)arg_int(p, in, "dge_mode", TRN_DGE_UNKNOWN);
+    int mode_dge = (int)arg_int(x, in, COST_K_DGE_MODE, TRN_DGE_UNKNOWN);
     d->issue_ns = 0;
     d->fixed_ns = core->dma_fixed_ns.value;
     if (in->engine == TRN_ENGINE_SP || in->engine == TRN_ENGINE_ACT) {

@@ -13,8 +13,9 @@
 
 #include "core_impl.h"
 
-trn_status trn_core_create(const trn_program *p, const trn_isa_target *t, const trn_core_opts *o,
-                           trn_core **out, trn_err *err) {
+/* trn_core_create, with the HBM of core `hbm` when it is not NULL. */
+static trn_status create(const trn_program *p, const trn_isa_target *t, const trn_core_opts *o,
+                         trn_core *hbm, trn_core **out, trn_err *err) {
     *out = NULL;
     if (!p || !t || t->version < 2 || t->partitions < 1 || t->partitions > TRN_MAX_PARTITIONS)
         return trn_err_set(err, TRN_E_INVALID, "core: no program or no valid target");
@@ -33,6 +34,10 @@ trn_status trn_core_create(const trn_program *p, const trn_isa_target *t, const 
     c->p = p;
     c->t = *t;
     if (o) c->o = *o;
+    if (hbm) {
+        c->hbm_borrowed = 1;
+        c->mem[TRN_MEM_HBM] = hbm->mem[TRN_MEM_HBM];
+    }
     if (core_mem_init(c) != TRN_OK) {
         trn_core_destroy(c);
         return trn_err_set(err, TRN_E_NOMEM,
@@ -42,6 +47,42 @@ trn_status trn_core_create(const trn_program *p, const trn_isa_target *t, const 
     }
     *out = c;
     return TRN_OK;
+}
+
+trn_status trn_core_create(const trn_program *p, const trn_isa_target *t, const trn_core_opts *o,
+                           trn_core **out, trn_err *err) {
+    return create(p, t, o, NULL, out, err);
+}
+
+trn_status trn_core_create_shared(const trn_program *p, const trn_isa_target *t,
+                                  const trn_core_opts *o, trn_core *hbm, trn_core **out,
+                                  trn_err *err) {
+    *out = NULL;
+    if (!hbm || !p) return trn_err_set(err, TRN_E_INVALID, "core: no program or no HBM owner");
+    const trn_program *q = hbm->p;
+    int nh = 0, qh = 0;
+    for (int i = 0; i < p->ntensors; i++) nh += p->tensors[i].mem == TRN_MEM_HBM;
+    for (int i = 0; i < q->ntensors; i++) qh += q->tensors[i].mem == TRN_MEM_HBM;
+    if (nh != qh || p->hbm_bytes != q->hbm_bytes)
+        return trn_err_set(err, TRN_E_INVALID,
+                           "core: program %d of kernel %s has %d HBM tensors (%llu bytes), program "
+                           "%d has %d (%llu bytes): the cores of a grid share one HBM layout",
+                           p->program_id, p->name, nh, (unsigned long long)p->hbm_bytes,
+                           q->program_id, qh, (unsigned long long)q->hbm_bytes);
+    for (int i = 0; i < p->ntensors; i++) {
+        const trn_tensor *a = &p->tensors[i];
+        if (a->mem != TRN_MEM_HBM) continue;
+        int j = trn_core_tensor_find(hbm, a->name);
+        const trn_tensor *b = j >= 0 ? &q->tensors[j] : NULL;
+        if (!b || b->addr != a->addr || b->bytes != a->bytes || b->dtype != a->dtype ||
+            b->role != a->role || b->rank != a->rank ||
+            memcmp(b->shape, a->shape, sizeof a->shape) != 0)
+            return trn_err_set(err, TRN_E_INVALID,
+                               "core: HBM tensor '%s' of program %d of kernel %s differs from "
+                               "program %d's (line %u): the cores of a grid share one HBM layout",
+                               a->name, p->program_id, p->name, q->program_id, (unsigned)a->line);
+    }
+    return create(p, t, o, hbm, out, err);
 }
 
 static void tmp_reset(trn_core *c) {
@@ -250,6 +291,13 @@ static trn_status execute(trn_core *c, const trn_instr *in) {
     case TRN_OP_NONZERO_WITH_COUNT: return core_op_nonzero_with_count(c, in);
     case TRN_OP_DMA_TRANSPOSE: return core_op_dma_transpose(c, in);
     case TRN_OP_DMA_COMPUTE: return core_op_dma_compute(c, in);
+    case TRN_OP_LOCAL_GATHER: return core_op_local_gather(c, in);
+    case TRN_OP_SEQUENCE_BOUNDS: return core_op_sequence_bounds(c, in);
+    case TRN_OP_TOPK: return core_op_topk(c, in);
+    case TRN_OP_REGISTER_ALLOC: return core_op_register_alloc(c, in);
+    case TRN_OP_REGISTER_MOVE: return core_op_register_move(c, in);
+    case TRN_OP_REGISTER_LOAD: return core_op_register_load(c, in);
+    case TRN_OP_REGISTER_STORE: return core_op_register_store(c, in);
     default: {
         const trn_isa_op *row = trn_isa_op_get(in->op);
         return core_fault(c, TRN_E_UNSUPPORTED,
@@ -260,9 +308,7 @@ static trn_status execute(trn_core *c, const trn_instr *in) {
     }
 }
 
-trn_status trn_core_run(trn_core *c, trn_err *err) {
-    if (c->ran) return trn_err_set(err, TRN_E_INVALID, "core: a core runs its program once");
-    c->ran = 1;
+trn_status trn_core_check_inputs(const trn_core *c, trn_err *err) {
     const trn_program *p = c->p;
     for (int i = 0; i < p->ntensors; i++) {
         const trn_tensor *t = &p->tensors[i];
@@ -276,18 +322,54 @@ trn_status trn_core_run(trn_core *c, trn_err *err) {
             return trn_err_set(err, TRN_E_INVALID, "kernel %s: input '%s' was never given", p->name,
                                t->name);
     }
-    for (int i = 0; i < p->ninstrs; i++) {
+    return TRN_OK;
+}
+
+trn_status trn_core_run_to(trn_core *c, int end, trn_err *err) {
+    const trn_program *p = c->p;
+    if (end > p->ninstrs) end = p->ninstrs;
+    if (c->has_fault) return trn_err_set(err, c->fault.status, "%s", c->fault.msg);
+    for (int i = c->next; i < end; i++) {
         const trn_instr *in = &p->instrs[i];
         c->cur = i;
         c->wcount = 0;
-        trn_status s = execute(c, in);
+        trn_status s;
+        if (in->op == TRN_OP_CORE_BARRIER || in->op == TRN_OP_SENDRECV)
+            /* carried out by the chip layer (trn_core_skip), never reached in a grid */
+            s = core_fault(c, TRN_E_FAULT,
+                           "%s synchronizes several cores: run the kernel on a grid (trnsim exec "
+                           "--grid N)",
+                           trn_isa_op_get(in->op)->name);
+        else
+            s = execute(c, in);
         tmp_reset(c);
+        if (s == TRN_OK && c->has_fault) s = c->fault.status; /* a race found by a store */
         if (s == TRN_E_NOMEM && !c->has_fault)
             return trn_err_set(err, TRN_E_NOMEM, "core: out of memory in instruction %d", i);
         if (s != TRN_OK) return trn_err_set(err, s, "%s", c->fault.msg);
         if ((unsigned)in->engine < TRN_ENGINE_COUNT) c->count[in->engine]++;
+        c->next = i + 1;
     }
     return TRN_OK;
+}
+
+trn_status trn_core_run(trn_core *c, trn_err *err) {
+    if (c->ran) return trn_err_set(err, TRN_E_INVALID, "core: a core runs its program once");
+    c->ran = 1;
+    trn_status s = trn_core_check_inputs(c, err);
+    if (s != TRN_OK) return s;
+    return trn_core_run_to(c, c->p->ninstrs, err);
+}
+
+int trn_core_next(const trn_core *c) {
+    return c->next;
+}
+
+void trn_core_skip(trn_core *c) {
+    if (c->next >= c->p->ninstrs) return;
+    const trn_instr *in = &c->p->instrs[c->next];
+    if ((unsigned)in->engine < TRN_ENGINE_COUNT) c->count[in->engine]++;
+    c->next++;
 }
 
 const trn_fault *trn_core_fault(const trn_core *c) {

@@ -79,11 +79,26 @@ typedef struct tnode {
     uint32_t prio;     /* heap priority (a hash of the node's slot: deterministic) */
 } tnode;
 
+/* A bounding box in a region's (row, column) plane: columns [lo, hi), rows [rlo, rhi]. */
+typedef struct box {
+    uint64_t lo, hi, rlo, rhi;
+} box;
+
+/* Live accesses (with a non-empty footprint) a region keeps in a plain array, scanned, before
+ * its index becomes a tree: most regions (a tile's buffers) never hold more. */
+#define FLAT_MAX 32
+
 typedef struct region {
-    int32_t root;   /* index of the live accesses, -1 when empty */
+    int32_t root;   /* index of the live accesses, -1 when empty (a tree region) */
+    int32_t *flat;  /* !tree: the nodes of the live accesses (each node's .l: its position) */
+    box *fbox;      /* !tree: their boxes (copies of the nodes', scanned) */
+    int nflat;
+    uint8_t tree;   /* the index is the treap at root (set for good once nflat would pass
+                       FLAT_MAX) */
     uint64_t pitch; /* row pitch of the index plane in bytes; 0: one row (columns = bytes) */
     int32_t *empty; /* live accesses with an empty footprint: scanned */
     int nempty, capempty;
+    uint8_t written; /* some instruction writes it; else its reads conflict with nothing */
 } region;
 
 typedef struct builder {
@@ -326,6 +341,19 @@ static trn_status regions_init(builder *b) {
         if (b->region_of[i] < 0) b->region_of[i] = b->nregions++;
     }
     for (int r = 0; r < b->nregions; r++) b->regions[r].root = -1;
+    /* the regions some instruction writes (a core_barrier counts as writing its data, as
+     * operands() does) */
+    for (int i = 0; i < p->ninstrs; i++) {
+        const trn_instr *in = &p->instrs[i];
+        for (uint32_t k = 0; k < in->nargs; k++) {
+            const trn_operand *o = &p->args[in->arg0 + k];
+            if (o->kind != TRN_ARG_AP_OUT &&
+                !(o->kind == TRN_ARG_AP_IN && in->op == TRN_OP_CORE_BARRIER))
+                continue;
+            if (o->u.ap.tensor >= 0 && o->u.ap.tensor < p->ntensors)
+                b->regions[b->region_of[o->u.ap.tensor]].written = 1;
+        }
+    }
     return TRN_OK;
 }
 
@@ -346,10 +374,6 @@ static uint32_t hash32(uint32_t x) {
     x ^= x >> 16;
     return x;
 }
-
-typedef struct box {
-    uint64_t lo, hi, rlo, rhi;
-} box;
 
 static box box_of(uint64_t pitch, const footprint *f) {
     box q;
@@ -471,13 +495,30 @@ static int tree_query(builder *b, int32_t t, const box *q) {
     return 1;
 }
 
+/* Reports every node of a flat region whose box meets q: tree_query's test, node by node. */
+static int flat_query(builder *b, const region *r, const box *q) {
+    for (int k = 0; k < r->nflat; k++) {
+        const box *x = &r->fbox[k];
+        if (x->lo < q->hi && x->hi > q->lo && x->rlo <= q->rhi && q->rlo <= x->rhi &&
+            !cand_push(b, b->node[r->flat[k]].acc))
+            return 0;
+    }
+    return 1;
+}
+
+/* The box of node x, as flat_query scans it. */
+static box node_box(const tnode *x) {
+    box q = {x->lo, x->hi, x->rlo, x->rhi};
+    return q;
+}
+
 /* The live accesses of region r that footprint f may overlap or cover, appended to b->cand:
  * those whose box meets f's, and those with an empty footprint (each access has at most one
  * node, so none is reported twice). */
 static trn_status candidates(builder *b, const region *r, const footprint *f) {
     if (f->n) {
         box q = box_of(r->pitch, f);
-        if (!tree_query(b, r->root, &q)) return TRN_E_NOMEM;
+        if (!(r->tree ? tree_query(b, r->root, &q) : flat_query(b, r, &q))) return TRN_E_NOMEM;
     }
     for (int k = 0; k < r->nempty; k++)
         if (!cand_push(b, r->empty[k])) return TRN_E_NOMEM;
@@ -499,6 +540,14 @@ static void node_set(builder *b, const region *r, int32_t x, int32_t id) {
 /* Gives region r the pitch p and re-inserts its nodes with their new boxes. */
 static trn_status region_repitch(builder *b, region *r, uint64_t p) {
     r->pitch = p;
+    if (!r->tree) {
+        for (int k = 0; k < r->nflat; k++) {
+            node_set(b, r, r->flat[k], b->node[r->flat[k]].acc);
+            b->node[r->flat[k]].l = k;
+            r->fbox[k] = node_box(&b->node[r->flat[k]]);
+        }
+        return TRN_OK;
+    }
     if (r->root < 0) return TRN_OK;
     int32_t *stack = malloc(sizeof *stack * (size_t)b->capnode);
     int32_t *out = malloc(sizeof *out * (size_t)b->capnode);
@@ -560,6 +609,17 @@ static trn_status region_add(builder *b, region *r, const access *a, int32_t kee
         b->node = q;
         b->capnode = cap;
     }
+    if (a->f.n && !r->tree && !r->flat) {
+        r->flat = malloc(sizeof *r->flat * FLAT_MAX);
+        r->fbox = malloc(sizeof *r->fbox * FLAT_MAX);
+        if (!r->flat || !r->fbox) {
+            free(r->flat);
+            free(r->fbox);
+            r->flat = NULL;
+            r->fbox = NULL;
+            return TRN_E_NOMEM;
+        }
+    }
     if (a->f.n && !r->pitch && a->f.kind == FP_ROWS && a->f.n > 1) {
         trn_status st = region_repitch(b, r, a->f.stride);
         if (st) return st;
@@ -583,7 +643,23 @@ static trn_status region_add(builder *b, region *r, const access *a, int32_t kee
         x = b->nnode++;
     node_set(b, r, x, id);
     b->acc[id].node = x;
-    r->root = tree_insert(b->node, r->root, x);
+    if (!r->tree && r->nflat == FLAT_MAX) { /* too many to scan: the nodes go into the tree */
+        for (int k = 0; k < r->nflat; k++) {
+            tnode *y = &b->node[r->flat[k]];
+            y->l = y->r = -1;
+            y->maxhi = y->hi;
+            r->root = tree_insert(b->node, r->root, r->flat[k]);
+        }
+        r->nflat = 0;
+        r->tree = 1;
+    }
+    if (r->tree) {
+        r->root = tree_insert(b->node, r->root, x);
+    } else {
+        b->node[x].l = r->nflat;
+        r->fbox[r->nflat] = node_box(&b->node[x]);
+        r->flat[r->nflat++] = x;
+    }
     return TRN_OK;
 }
 
@@ -598,7 +674,15 @@ static void region_drop(builder *b, region *r, int32_t id) {
                 break;
             }
     } else {
-        r->root = tree_remove(b->node, r->root, a->node);
+        if (r->tree) {
+            r->root = tree_remove(b->node, r->root, a->node);
+        } else {
+            int k = b->node[a->node].l;
+            r->nflat--;
+            r->flat[k] = r->flat[r->nflat];
+            r->fbox[k] = r->fbox[r->nflat];
+            b->node[r->flat[k]].l = k;
+        }
         b->node[a->node].l = b->freenode;
         b->freenode = a->node;
     }
@@ -626,10 +710,14 @@ static trn_status operands(builder *b, int i, footprint *fp, int *reg, int *ten,
     } else if (in->op == TRN_OP_TENSOR_COPY_PREDICATED) {
         rmw = 1;
     }
+    /* A core_barrier orders its `data` both ways: it waits for the writes before it (a read)
+     * and the accesses after it wait for it (a write), so it is read and written here. */
+    int barrier = in->op == TRN_OP_CORE_BARRIER;
+    if (barrier) rmw = 1;
     for (uint32_t k = 0; k < in->nargs && n < MAX_ACC - 1; k++) {
         const trn_operand *o = &p->args[in->arg0 + k];
         if (o->kind != TRN_ARG_AP_IN && o->kind != TRN_ARG_AP_OUT) continue;
-        int w = o->kind == TRN_ARG_AP_OUT;
+        int w = o->kind == TRN_ARG_AP_OUT || barrier;
         reg[n] = b->region_of[o->u.ap.tensor];
         if (ten) ten[n] = (int)o->u.ap.tensor;
         trn_status s = footprint_of(b, &o->u.ap, w, &fp[n]);
@@ -700,7 +788,11 @@ static void region_prune(builder *b, region *r, const footprint *f, int group, i
 }
 
 static void builder_free(builder *b) {
-    for (int r = 0; r < b->nregions; r++) free(b->regions[r].empty);
+    for (int r = 0; r < b->nregions; r++) {
+        free(b->regions[r].empty);
+        free(b->regions[r].flat);
+        free(b->regions[r].fbox);
+    }
     for (int32_t a = 0; a < b->nacc; a++)
         if (b->acc[a].live) fp_release(&b->acc[a].f);
     free(b->regions);
@@ -746,6 +838,8 @@ trn_status sched_build(const trn_program *p, sched *s, trn_err *err) {
         b->ncand = 0;
         for (int k = 0; k < nfp && st == TRN_OK; k++) {
             cstart[k] = b->ncand;
+            /* a region nothing writes holds only reads: no conflict, nothing to index */
+            if (!b->regions[reg[k]].written) continue;
             st = candidates(b, &b->regions[reg[k]], &fp[k]);
             for (int32_t j = cstart[k]; j < b->ncand && st == TRN_OK; j++) {
                 const access *a = &b->acc[b->cand[j]];
@@ -759,6 +853,12 @@ trn_status sched_build(const trn_program *p, sched *s, trn_err *err) {
         int32_t mine[MAX_ACC];
         for (int k = 0; k < nfp && st == TRN_OK; k++) {
             region *r = &b->regions[reg[k]];
+            if (!r->written) { /* never indexed (see above): the footprint is released */
+                fp_release(&fp[k]);
+                mine[k] = -1;
+                if (added == k) added = k + 1;
+                continue;
+            }
             int32_t mk[MAX_ACC], keep;
             int nmk = 0;
             for (int j = 0; j < k; j++)

@@ -42,12 +42,48 @@ int sched_fps_conflict(sched_fps *s, int i, int j, int *ti, int *wi, int *tj, in
 
 /* ---- cost model (cost.c) ---------------------------------------------------------------- */
 
+/* The argument keys the cost model reads (cost.c names them). */
+enum {
+    COST_K_DST,
+    COST_K_SRC,
+    COST_K_SRCS,
+    COST_K_DATA1,
+    COST_K_DATA2,
+    COST_K_DGE_MODE,
+    COST_K_INDEX,
+    COST_K_MOVING,
+    COST_K_N,
+    COST_K_NUM_ELEM_PER_IDX,
+    COST_K_NUM_VALID_INDICES,
+    COST_K_OP,
+    COST_K_OP0,
+    COST_K_OP1,
+    COST_K_PERF_MODE,
+    COST_K_PREDICATE,
+    COST_K_REDUCE_RES,
+    COST_K_STATIONARY,
+    COST_K_VAL_DST,
+    COST_K_VALUE,
+    COST_NKEYS
+};
+
+/* Queues of the DMA split cost_dma remembers (more: computed each time). */
+#define COST_SPLIT_MAX 64
+
 /* What the core's cost model needs, in one place. */
 typedef struct cost_ctx {
     const trn_program *p;
     const trn_hw_core *core;
     int version;                   /* NeuronCore version (2, 3, 4 ...) */
     double hz[TRN_TIMING_ENGINES]; /* clock of each compute engine, Hz */
+    /* argument index of each COST_K_* key per opcode (-1: the opcode has no such argument);
+     * filled for the opcodes of p */
+    int8_t key[TRN_OP_COUNT][COST_NKEYS];
+    /* cost_dma's last split of a DMA's bytes over the queues (split_nq 0: none yet) */
+    int split_nq;
+    uint64_t split_work;
+    double split_rows;
+    uint64_t split_bytes[COST_SPLIT_MAX];
 } cost_ctx;
 
 /* The static cost of one compute instruction (everything that does not depend on timing). */
@@ -75,6 +111,7 @@ int cost_same_stationary(const cost_ctx *ctx, int a, int b);
 typedef struct dma_plan {
     int nq;              /* DMA queues (the core's DMA engines) */
     uint64_t *bytes;     /* nq: bytes of each queue's transfer (0: no data) */
+    int uniform;         /* every queue gets the same bytes */
     double buffer_bytes; /* contiguous bytes per buffer (the efficiency curve's input) */
     double rate_bpns;    /* bytes per ns of one queue: practical rate x efficiency x mode */
     int hbm_sides;       /* 0, 1 or 2: how many sides are in HBM (HBM bandwidth weight) */
@@ -87,7 +124,7 @@ typedef struct dma_plan {
 /* 1 when instruction `i` is a DMA (runs on the DMA queues). */
 int cost_is_dma(const trn_program *p, int i);
 /* Plans DMA instruction `i` into `d` (d->bytes has room for the core's queue count). */
-void cost_dma(const cost_ctx *ctx, int i, dma_plan *d);
+void cost_dma(cost_ctx *ctx, int i, dma_plan *d);
 
 /* ---- the timing object (timing.c) ------------------------------------------------------- */
 
@@ -113,6 +150,8 @@ struct trn_timing {
     double *issue_end_ns;     /* n: end of a triggered DMA's issue on its sequencer, else 0 */
     trn_timing_track *queues; /* nq */
     trn_timing_segment *crit; /* rep.ncritical */
+    int ncores;               /* cores of the run (trn_timing_run_cores), 1 alone */
+    int core_index;           /* this core's index in the run */
 };
 
 /* The race check of a `.sync manual` program over the simulated timeline of `t` (race.c):

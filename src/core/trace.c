@@ -3,7 +3,8 @@
  * engine and per DMA queue that did work (thread_name / thread_sort_index metadata), the way
  * neuron-profile lays out its rows. Each instruction is a slice named after its opcode with its
  * program index, source line, operands, cycles and waits in "args"; a DMA is one slice per
- * queue that moved data (and, when a sequencer issued it, one on that sequencer).
+ * queue that moved data (and, when a sequencer issued it, one on that sequencer). A multi-core
+ * run is one process per core (pid = core index), each with its own engine and queue threads.
  *
  * Deliberately left out: flow arrows for the waits (they are listed in args) and counters. */
 #include <stdarg.h>
@@ -105,25 +106,27 @@ static void json_str(FILE *f, const char *s) {
     fputc('"', f);
 }
 
-static void meta(FILE *f, int *first, const char *what, int tid, const char *name, int sort) {
-    fprintf(f, "%s\n{\"name\":\"%s\",\"ph\":\"M\",\"pid\":0,\"tid\":%d,\"args\":{\"name\":",
-            *first ? "" : ",", what, tid);
+static void meta(FILE *f, int pid, int *first, const char *what, int tid, const char *name,
+                 int sort) {
+    fprintf(f, "%s\n{\"name\":\"%s\",\"ph\":\"M\",\"pid\":%d,\"tid\":%d,\"args\":{\"name\":",
+            *first ? "" : ",", what, pid, tid);
     json_str(f, name);
     fprintf(f, "}}");
     *first = 0;
     fprintf(f,
-            ",\n{\"name\":\"thread_sort_index\",\"ph\":\"M\",\"pid\":0,\"tid\":%d,"
+            ",\n{\"name\":\"thread_sort_index\",\"ph\":\"M\",\"pid\":%d,\"tid\":%d,"
             "\"args\":{\"sort_index\":%d}}",
-            tid, sort);
+            pid, tid, sort);
 }
 
-static void slice(FILE *f, const trn_timing *t, const trn_program *p, int i, const char *name,
-                  int tid, double start, double end, const char *ops, uint64_t bytes, int queue) {
+static void slice(FILE *f, int pid, const trn_timing *t, const trn_program *p, int i,
+                  const char *name, int tid, double start, double end, const char *ops,
+                  uint64_t bytes, int queue) {
     const trn_timing_instr *ti = &t->in[i];
     fprintf(f, ",\n{\"name\":");
     json_str(f, name);
-    fprintf(f, ",\"cat\":\"%s\",\"ph\":\"X\",\"pid\":0,\"tid\":%d,\"ts\":%.6f,\"dur\":%.6f,",
-            queue >= 0 ? "dma" : trn_engine_short(ti->engine), tid, start * 1e-3,
+    fprintf(f, ",\"cat\":\"%s\",\"ph\":\"X\",\"pid\":%d,\"tid\":%d,\"ts\":%.6f,\"dur\":%.6f,",
+            queue >= 0 ? "dma" : trn_engine_short(ti->engine), pid, tid, start * 1e-3,
             (end - start) * 1e-3);
     fprintf(f, "\"args\":{\"index\":%d,\"line\":%u,\"operands\":", i, (unsigned)p->instrs[i].line);
     json_str(f, ops);
@@ -141,23 +144,27 @@ static void slice(FILE *f, const trn_timing *t, const trn_program *p, int i, con
     fprintf(f, "\"}}");
 }
 
-trn_status trn_timing_write_trace_file(const trn_timing *t, const trn_program *p, FILE *f,
-                                       trn_err *err) {
-    if (p->ninstrs != t->n)
-        return trn_err_set(err, TRN_E_INVALID, "trace: the program is not the one timed");
+/* The events of core `pid` (timing t of program p); *first tracks the array's first element. */
+static void core_events(FILE *f, int pid, const trn_timing *t, const trn_program *p, int *first) {
     char title[TRN_NAME_MAX + 64];
-    snprintf(title, sizeof title, "core 0: %s on %s", t->kernel, t->core->name);
-    fprintf(f, "{\"displayTimeUnit\":\"ns\",\"traceEvents\":[");
-    int first = 1;
-    fprintf(f, "\n{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":0,\"tid\":0,\"args\":{\"name\":");
+    snprintf(title, sizeof title, "core %d: %s on %s", pid, t->kernel, t->core->name);
+    fprintf(f,
+            "%s\n{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":%d,\"tid\":0,\"args\":{\"name\":",
+            *first ? "" : ",", pid);
     json_str(f, title);
     fprintf(f, "}}");
-    first = 0;
+    *first = 0;
+    if (pid > 0)
+        fprintf(f,
+                ",\n{\"name\":\"process_sort_index\",\"ph\":\"M\",\"pid\":%d,\"tid\":0,"
+                "\"args\":{\"sort_index\":%d}}",
+                pid, pid);
     for (int e = 0; e < TRN_TIMING_ENGINES; e++)
-        if (t->rep.engine[e].instrs) meta(f, &first, "thread_name", e, t->rep.engine[e].name, e);
+        if (t->rep.engine[e].instrs)
+            meta(f, pid, first, "thread_name", e, t->rep.engine[e].name, e);
     for (int q = 0; q < t->nq; q++)
         if (t->queues[q].instrs)
-            meta(f, &first, "thread_name", DMA_TID + q, t->queues[q].name, DMA_TID + q);
+            meta(f, pid, first, "thread_name", DMA_TID + q, t->queues[q].name, DMA_TID + q);
     char ops[1024];
     for (int i = 0; i < t->n; i++) {
         const trn_timing_instr *ti = &t->in[i];
@@ -165,22 +172,38 @@ trn_status trn_timing_write_trace_file(const trn_timing *t, const trn_program *p
         timing_format_operands(p, i, ops, sizeof ops);
         int slot = t->dma_slot[i];
         if (slot < 0) {
-            slice(f, t, p, i, name, (int)ti->engine, ti->start_ns, ti->end_ns, ops, 0, -1);
+            slice(f, pid, t, p, i, name, (int)ti->engine, ti->start_ns, ti->end_ns, ops, 0, -1);
             continue;
         }
         if (ti->engine != TRN_ENGINE_DMA) {
             char issue[64];
             snprintf(issue, sizeof issue, "%s (issue)", name);
-            slice(f, t, p, i, issue, (int)ti->engine, ti->start_ns, t->issue_end_ns[i], ops, 0, -1);
+            slice(f, pid, t, p, i, issue, (int)ti->engine, ti->start_ns, t->issue_end_ns[i], ops, 0,
+                  -1);
         }
         for (int q = 0; q < t->nq; q++) {
             const dma_piece *pc = &t->pieces[(size_t)slot * (size_t)t->nq + (size_t)q];
             if (!pc->bytes) continue;
-            slice(f, t, p, i, name, DMA_TID + q, pc->start_ns, pc->end_ns, ops, pc->bytes, q);
+            slice(f, pid, t, p, i, name, DMA_TID + q, pc->start_ns, pc->end_ns, ops, pc->bytes, q);
         }
     }
+}
+
+trn_status trn_timing_write_trace_cores(const trn_timing *const *t, const trn_program *const *p,
+                                        int n, FILE *f, trn_err *err) {
+    for (int c = 0; c < n; c++)
+        if (p[c]->ninstrs != t[c]->n)
+            return trn_err_set(err, TRN_E_INVALID, "trace: program %d is not the one timed", c);
+    fprintf(f, "{\"displayTimeUnit\":\"ns\",\"traceEvents\":[");
+    int first = 1;
+    for (int c = 0; c < n; c++) core_events(f, c, t[c], p[c], &first);
     fprintf(f, "\n]}\n");
     return ferror(f) ? trn_err_set(err, TRN_E_IO, "trace: write failed") : TRN_OK;
+}
+
+trn_status trn_timing_write_trace_file(const trn_timing *t, const trn_program *p, FILE *f,
+                                       trn_err *err) {
+    return trn_timing_write_trace_cores(&t, &p, 1, f, err);
 }
 
 trn_status trn_timing_write_trace(const trn_timing *t, const trn_program *p, const char *path,

@@ -80,6 +80,7 @@ static const hw_field core_fields[] = {
     NUM(trn_hw_core, dma_sat_efficiency, F_REQ | F_FRAC, RATIO, "DMA efficiency at saturation"),
     NUM(trn_hw_core, dma_transpose_hbm_frac, F_FRAC, RATIO, "DMA transpose rate, HBM->SBUF"),
     NUM(trn_hw_core, dma_transpose_sbuf_frac, F_FRAC, RATIO, "DMA transpose rate, SBUF->SBUF"),
+    NUM(trn_hw_core, core_barrier_ns, 0, NS, "cross-core barrier round"),
     {"published", FK_OBJ, 0, 0, TRN_HW_UNIT_COUNT, "published", core_published},
     END,
 };
@@ -111,6 +112,11 @@ static const hw_field chip_fields[] = {
     NUM(trn_hw_chip, cc_cores, F_REQ | F_INT, COUNT, "CC-cores"),
     NUM(trn_hw_chip, power_w, F_REQ, W, "power"),
     NUM(trn_hw_chip, price_usd_per_chip_hour, F_REQ, USD_PER_HOUR, "price per chip-hour"),
+    NUM(trn_hw_chip, gemm_efficiency, F_FRAC, RATIO, "GEMM efficiency (planner)"),
+    NUM(trn_hw_chip, gemm_tile, F_INT, COUNT, "GEMM tile edge (planner)"),
+    NUM(trn_hw_chip, attn_efficiency, F_FRAC, RATIO, "attention efficiency (planner)"),
+    NUM(trn_hw_chip, mem_efficiency, F_FRAC, RATIO, "memory-bound efficiency (planner)"),
+    NUM(trn_hw_chip, idle_power_frac, F_FRAC, RATIO, "idle power fraction"),
     {"published", FK_OBJ, 0, 0, TRN_HW_UNIT_COUNT, "published", chip_published},
     END,
 };
@@ -145,6 +151,14 @@ static const hw_field system_fields[] = {
     NUM(trn_hw_system, hop_latency_ns, F_REQ, NS, "scale-up per-hop latency"),
     NUM(trn_hw_system, efa_latency_ns, 0, NS, "EFA latency"),
     NUM(trn_hw_system, vcpus, F_INT, COUNT, "host vCPUs"),
+    NUM(trn_hw_system, pue, 0, RATIO, "PUE"),
+    NUM(trn_hw_system, scaleup_send_frac, F_FRAC, RATIO, "scale-up share sent at once"),
+    NUM(trn_hw_system, scaleup_efficiency, F_FRAC, RATIO, "scale-up collective efficiency"),
+    NUM(trn_hw_system, msg_overhead_ns, F_ZERO, NS, "per-message issue cost"),
+    NUM(trn_hw_system, efa_efficiency, F_FRAC, RATIO, "EFA collective efficiency"),
+    NUM(trn_hw_system, efa_switch_latency_ns, F_ZERO, NS, "scale-out switch latency"),
+    NUM(trn_hw_system, efa_switch_radix, F_INT, COUNT, "scale-out switch radix"),
+    NUM(trn_hw_system, efa_oversubscription, 0, RATIO, "scale-out leaf oversubscription"),
     {"published", FK_OBJ, 0, 0, TRN_HW_UNIT_COUNT, "published", system_published},
     END,
 };
@@ -163,6 +177,11 @@ static const hw_field gpu_fields[] = {
     NUM(trn_hw_gpu, nvlink_bw_bps, F_REQ, BPS, "NVLink bandwidth per GPU"),
     NUM(trn_hw_gpu, power_w, F_REQ, W, "power"),
     NUM(trn_hw_gpu, price_usd_per_gpu_hour, F_REQ, USD_PER_HOUR, "price per GPU-hour"),
+    NUM(trn_hw_gpu, gemm_efficiency, F_FRAC, RATIO, "GEMM efficiency (planner)"),
+    NUM(trn_hw_gpu, gemm_tile, F_INT, COUNT, "GEMM tile edge (planner)"),
+    NUM(trn_hw_gpu, attn_efficiency, F_FRAC, RATIO, "attention efficiency (planner)"),
+    NUM(trn_hw_gpu, mem_efficiency, F_FRAC, RATIO, "memory-bound efficiency (planner)"),
+    NUM(trn_hw_gpu, idle_power_frac, F_FRAC, RATIO, "idle power fraction"),
     END,
 };
 

@@ -224,6 +224,7 @@ trn_status trn_isa_target_from_core(const trn_hw_core *core, trn_isa_target *t, 
     t->psum_banks = (uint32_t)num_u64(&core->psum_banks);
     t->matmul_n_max = (uint32_t)num_u64(&core->matmul_n_max);
     t->matmul_n_max_bf16_psum = (uint32_t)num_u64(&core->matmul_n_max_bf16_psum);
+    t->registers_per_engine = (uint32_t)num_u64(&core->registers_per_engine);
     if (t->partitions > TRN_MAX_PARTITIONS) t->partitions = TRN_MAX_PARTITIONS;
     return TRN_OK;
 }

@@ -64,8 +64,7 @@ void plan_layer_split(const trn_model *m, int64_t i, plan_lp *out) {
     *out = p;
 }
 
-trn_status trn_model_layer_at(const trn_model *m, int64_t i, trn_model_layer *out,
-                                trn_err *err) {
+trn_status trn_model_layer_at(const trn_model *m, int64_t i, trn_model_layer *out, trn_err *err) {
     const trn_model_config *c = &m->cfg;
     if (i < 0 || i >= c->layers)
         return trn_err_set(err, TRN_E_RANGE, "%s: layer %lld: expected 0 to %lld", c->name,
@@ -180,7 +179,7 @@ static void flops_common(const trn_model *m, double keys_full, double keys_slidi
 }
 
 trn_status trn_model_flops_seq(const trn_model *m, int64_t seq_len, trn_model_flops *out,
-                                    trn_err *err) {
+                               trn_err *err) {
     const trn_model_config *c = &m->cfg;
     if (seq_len < 1)
         return trn_err_set(err, TRN_E_RANGE, "%s: sequence length: expected >= 1, got %lld",
@@ -190,8 +189,8 @@ trn_status trn_model_flops_seq(const trn_model *m, int64_t seq_len, trn_model_fl
     return TRN_OK;
 }
 
-trn_status trn_model_flops_decode(const trn_model *m, int64_t ctx_len,
-                                       trn_model_flops *out, trn_err *err) {
+trn_status trn_model_flops_decode(const trn_model *m, int64_t ctx_len, trn_model_flops *out,
+                                  trn_err *err) {
     const trn_model_config *c = &m->cfg;
     if (!c->causal)
         return trn_err_set(err, TRN_E_UNSUPPORTED,
@@ -225,7 +224,7 @@ static int dtype_bytes(trn_dtype dt) {
 }
 
 trn_status trn_model_kv_bytes(const trn_model *m, trn_dtype dt, int64_t ctx_len,
-                                   double *per_token_bytes, double *total_bytes, trn_err *err) {
+                              double *per_token_bytes, double *total_bytes, trn_err *err) {
     const trn_model_config *c = &m->cfg;
     int b = dtype_bytes(dt);
     if (!b)

@@ -242,6 +242,116 @@ static trn_status layer_types(ld *c, trn_model *m) {
     return TRN_OK;
 }
 
+/* A number field in obj > min (or >= min when incl); absent: dflt. */
+static trn_status get_num(ld *c, const cJSON *obj, const char *key, const char *path, double min,
+                          int incl, double dflt, double *out) {
+    const cJSON *v = field(obj, key);
+    char t[64];
+    if (!v) {
+        *out = dflt;
+        return TRN_OK;
+    }
+    double x = cJSON_IsNumber(v) ? v->valuedouble : NAN;
+    if (!(incl ? x >= min : x > min) || !isfinite(x))
+        return fail(c, path, "expected a number %s %g, got %s", incl ? ">=" : ">", min,
+                    trn_json_describe(v, t, sizeof t));
+    *out = x;
+    return TRN_OK;
+}
+
+/* What the compiler's builders need beyond the shapes: norm epsilon, RoPE base and scaling,
+ * the GPT-OSS SwiGLU clamp, GPT-2's GELU form. HF's defaults per family where absent. */
+static trn_status numerics(ld *c, trn_model_config *g) {
+    trn_status s;
+    char t[64];
+    const cJSON *r = c->root;
+    int gpt2 = g->arch == TRN_MODEL_GPT2, bert = g->arch == TRN_MODEL_BERT;
+    double eps_dflt = g->arch == TRN_MODEL_LLAMA ? 1e-6 : bert ? 1e-12 : 1e-5;
+    const char *eps_key = gpt2 ? "layer_norm_epsilon" : bert ? "layer_norm_eps" : "rms_norm_eps";
+    if ((s = get_num(c, r, eps_key, eps_key, 0, 0, eps_dflt, &g->norm_eps)) != TRN_OK) return s;
+    g->rope_theta = 0;
+    if (!gpt2 && !bert) {
+        double th = g->arch == TRN_MODEL_MIXTRAL   ? 1e6
+                    : g->arch == TRN_MODEL_GPT_OSS ? 150000
+                                                   : 1e4;
+        if ((s = get_num(c, r, "rope_theta", "rope_theta", 1, 0, th, &g->rope_theta)) != TRN_OK)
+            return s;
+    }
+    g->rope_kind = TRN_ROPE_DEFAULT;
+    g->rope_factor = 1;
+    g->rope_low_freq_factor = 1;
+    g->rope_high_freq_factor = 4;
+    g->rope_original_max_positions = g->max_positions;
+    g->rope_beta_fast = 32;
+    g->rope_beta_slow = 1;
+    g->rope_truncate = 1;
+    g->rope_attention_factor = 0;
+    const cJSON *rs = field(r, "rope_scaling");
+    if (rs && g->rope_theta > 0) {
+        if (!cJSON_IsObject(rs))
+            return fail(c, "rope_scaling", "expected an object or null, got %s",
+                        trn_json_describe(rs, t, sizeof t));
+        const char *ty = NULL;
+        if ((s = get_str(c, rs, "rope_type", "rope_scaling.rope_type", &ty)) != TRN_OK) return s;
+        if (!ty && (s = get_str(c, rs, "type", "rope_scaling.type", &ty)) != TRN_OK) return s;
+        if (!ty || strcmp(ty, "default") == 0)
+            g->rope_kind = TRN_ROPE_DEFAULT;
+        else if (strcmp(ty, "llama3") == 0)
+            g->rope_kind = TRN_ROPE_LLAMA3;
+        else if (strcmp(ty, "yarn") == 0)
+            g->rope_kind = TRN_ROPE_YARN;
+        else if (strcmp(ty, "linear") == 0)
+            g->rope_kind = TRN_ROPE_LINEAR;
+        else
+            return fail(c, "rope_scaling.rope_type",
+                        "expected \"default\", \"linear\", \"llama3\" or \"yarn\", got \"%s\"", ty);
+        double omp = (double)g->max_positions;
+        if ((s = get_num(c, rs, "factor", "rope_scaling.factor", 0, 0, 1, &g->rope_factor)) ||
+            (s = get_num(c, rs, "low_freq_factor", "rope_scaling.low_freq_factor", 0, 0, 1,
+                         &g->rope_low_freq_factor)) ||
+            (s = get_num(c, rs, "high_freq_factor", "rope_scaling.high_freq_factor", 0, 0, 4,
+                         &g->rope_high_freq_factor)) ||
+            (s = get_num(c, rs, "original_max_position_embeddings",
+                         "rope_scaling.original_max_position_embeddings", 1, 1, omp, &omp)) ||
+            (s = get_num(c, rs, "beta_fast", "rope_scaling.beta_fast", 0, 0, 32,
+                         &g->rope_beta_fast)) ||
+            (s = get_num(c, rs, "beta_slow", "rope_scaling.beta_slow", 0, 0, 1,
+                         &g->rope_beta_slow)) ||
+            (s = get_num(c, rs, "attention_factor", "rope_scaling.attention_factor", 0, 0, 0,
+                         &g->rope_attention_factor)))
+            return s;
+        g->rope_original_max_positions = (int64_t)omp;
+        const cJSON *tr = field(rs, "truncate");
+        if (tr && !cJSON_IsBool(tr))
+            return fail(c, "rope_scaling.truncate", "expected true or false, got %s",
+                        trn_json_describe(tr, t, sizeof t));
+        if (tr) g->rope_truncate = cJSON_IsTrue(tr);
+        if (g->rope_kind == TRN_ROPE_LLAMA3 &&
+            !(g->rope_high_freq_factor > g->rope_low_freq_factor))
+            return fail(c, "rope_scaling.high_freq_factor",
+                        "expected more than low_freq_factor (%g), got %g", g->rope_low_freq_factor,
+                        g->rope_high_freq_factor);
+    }
+    g->swiglu_limit = 0;
+    if (g->arch == TRN_MODEL_GPT_OSS &&
+        (s = get_num(c, r, "swiglu_limit", "swiglu_limit", 0, 0, 7.0, &g->swiglu_limit)) != TRN_OK)
+        return s;
+    g->gelu_tanh = 0;
+    if (gpt2 || bert) {
+        const char *act = NULL;
+        const char *k = gpt2 ? "activation_function" : "hidden_act";
+        if ((s = get_str(c, r, k, k, &act)) != TRN_OK) return s;
+        if (!act) act = gpt2 ? "gelu_new" : "gelu";
+        if (strcmp(act, "gelu_new") == 0 || strcmp(act, "gelu_pytorch_tanh") == 0 ||
+            strcmp(act, "gelu_fast") == 0)
+            g->gelu_tanh = 1;
+        else if (strcmp(act, "gelu") != 0)
+            return fail(
+                c, k, "expected \"gelu_new\", \"gelu_pytorch_tanh\" or \"gelu\", got \"%s\"", act);
+    }
+    return TRN_OK;
+}
+
 static trn_status parse_fields(ld *c, trn_model *m, const char *cls) {
     trn_model_config *g = &m->cfg;
     trn_status s = TRN_OK;
@@ -331,7 +441,7 @@ static trn_status parse_fields(ld *c, trn_model *m, const char *cls) {
     }
     if (g->experts && g->experts_per_token > g->experts)
         return fail(c,
-                    g->arch == TRN_MODEL_DEEPSEEK_V3         ? "num_experts_per_tok"
+                    g->arch == TRN_MODEL_DEEPSEEK_V3        ? "num_experts_per_tok"
                     : field(c->root, "num_experts_per_tok") ? "num_experts_per_tok"
                                                             : "experts_per_token",
                     "expected at most the number of experts (%lld), got %lld",
@@ -350,6 +460,7 @@ static trn_status parse_fields(ld *c, trn_model *m, const char *cls) {
     }
     for (int64_t i = 0; i < g->layers; i++) g->sliding_layers += m->sliding[i];
     if (!g->sliding_layers) g->sliding_window = 0;
+    TRY(numerics(c, g));
     return weight_format(c, g);
 #undef TRY
 }
@@ -437,8 +548,7 @@ static trn_status parse(const char *name, const char *file, const char *text, tr
     return TRN_OK;
 }
 
-trn_status trn_model_parse(const char *file, const char *json, trn_model **out,
-                                trn_err *err) {
+trn_status trn_model_parse(const char *file, const char *json, trn_model **out, trn_err *err) {
     const char *base = strrchr(file, '/');
     base = base ? base + 1 : file;
     char name[128];

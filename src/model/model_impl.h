@@ -14,7 +14,7 @@ typedef struct trn_model_embedded_model {
 extern const trn_model_embedded_model trn_model_embedded_models[];
 
 struct trn_model {
-    trn_model_config cfg;    /* its strings point into `strings` */
+    trn_model_config cfg;   /* its strings point into `strings` */
     char *strings;          /* name, file, source, architecture, quant method (one block) */
     unsigned char *sliding; /* per layer: 1 when the layer uses the sliding window */
     int bert_pooler;        /* BertModel, BertForPreTraining: pooler dense + bias */

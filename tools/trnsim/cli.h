@@ -52,5 +52,7 @@ int cmd_asm(trn_cli *cli, int argc, char **argv);
 int cmd_disasm(trn_cli *cli, int argc, char **argv);
 int cmd_exec(trn_cli *cli, int argc, char **argv);
 int cmd_plan(trn_cli *cli, int argc, char **argv);
+int cmd_compare(trn_cli *cli, int argc, char **argv);
+int cmd_run(trn_cli *cli, int argc, char **argv);
 
 #endif

@@ -1,13 +1,16 @@
 /* trnsim demo: what `make demo` runs on embedded defaults: the hardware catalog, a tiled BF16
  * matmul kernel run on Trainium1, 2 and 3 (bit-exact against the documented matmul contract,
- * with each generation's timing side by side), and a numerics tour (one activation-like
- * vector through every Trainium data type). Later issues add a model run. */
+ * with each generation's timing side by side), a numerics tour (one activation-like vector
+ * through every Trainium data type), the catalog's tiny-llama generating on a simulated trn2
+ * and trn3 NeuronCore with the per-layer and per-op profile side by side, and the planner's
+ * `plan serve` of Llama-3-70B on trn2.48xlarge and on p5.48xlarge. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
 #include "trnsim/core.h"
+#include "trnsim/run.h"
 #include "trnsim/timing.h"
 
 #define DEMO_N 256
@@ -182,10 +185,148 @@ static int kernel_tour(trn_cli *cli) {
     return bad;
 }
 
+/* ---- a model on the simulated chip ------------------------------------------------------- */
+
+enum { DEMO_NEW = 8 };
+
+static double op_ns(const trn_run_prof *p, const char *cls) {
+    double t = 0;
+    for (int i = 0; i < p->nops; i++)
+        if (!strcmp(p->ops[i].cls, cls)) t += p->ops[i].time_ns;
+    return t;
+}
+
+static double layer_ns(const trn_run_prof *p, int l) {
+    double t = 0;
+    for (int i = 0; i < p->nops; i++)
+        if (p->ops[i].layer == l) t += p->ops[i].time_ns;
+    return t;
+}
+
+static int model_tour(trn_cli *cli) {
+    static const char *const chips[2] = {"trn2", "trn3"};
+    static const int32_t prompt[] = {15, 72, 101, 108, 108, 111, 44, 32, 84, 114, 97, 105};
+    const int64_t np = (int64_t)(sizeof prompt / sizeof prompt[0]);
+    trn_err err = {0};
+    trn_run_model *rm = NULL;
+    trn_runtime *rt[2] = {NULL, NULL};
+    trn_run *run = NULL;
+    trn_run_result res[2];
+    memset(res, 0, sizeof res);
+    int rc = 1;
+    if (trn_run_model_open("tiny-llama", 0, 0, &rm, &err) != TRN_OK) goto fail;
+    const trn_model *m = trn_run_model_model(rm);
+    const trn_model_config *c = trn_model_config_of(m);
+    for (int k = 0; k < 2; k++) {
+        trn_run_opts o = {0};
+        if (trn_run_runtime_create(cli->hw, chips[k], &rt[k], &err) != TRN_OK ||
+            trn_run_create(m, trn_run_model_weights(rm), rt[k], &o, &run, &err) != TRN_OK ||
+            trn_run_generate(run, prompt, np, DEMO_NEW, NULL, 0, NULL, NULL, &res[k], &err) !=
+                TRN_OK)
+            goto fail;
+        trn_run_destroy(run);
+        run = NULL;
+    }
+    printf("\nModel: models/tiny-llama.json (Llama-3 style: %lld layers, hidden %lld, %lld heads, "
+           "%lld kv heads,\nvocab %lld; seeded random weights), a %lld-token prompt and %d greedy "
+           "tokens. Every op is\nlowered to a NeuronCore program and run with real numerics on one "
+           "simulated NeuronCore\n(bf16 operands, FP32 accumulation).\n",
+           (long long)c->layers, (long long)c->hidden, (long long)c->heads, (long long)c->kv_heads,
+           (long long)c->vocab, (long long)np, DEMO_NEW);
+    for (int k = 0; k < 2; k++) {
+        printf("  %s tokens:", chips[k]);
+        for (int i = 0; i < DEMO_NEW; i++) printf(" %d", res[k].tokens[i]);
+        printf("\n");
+    }
+    printf("  %-22s %12s %12s\n", "simulated", chips[0], chips[1]);
+    printf("  %-22s %12.2f %12.2f\n", "TTFT us (prefill)", res[0].ttft_ns / 1e3,
+           res[1].ttft_ns / 1e3);
+    printf("  %-22s %12.2f %12.2f\n", "TPOT us (decode step)", res[0].tpot_ns / 1e3,
+           res[1].tpot_ns / 1e3);
+    printf("  %-22s %12.0f %12.0f\n", "decode tokens/s", res[0].tokens_per_s, res[1].tokens_per_s);
+    printf("  %-22s %12s %12s %12s %12s\n", "per layer, us", "prefill", "prefill", "decode",
+           "decode");
+    for (int l = 0; l < (int)c->layers; l++) {
+        char name[24];
+        snprintf(name, sizeof name, "layer %d", l);
+        printf("  %-22s %12.2f %12.2f %12.2f %12.2f\n", name, layer_ns(&res[0].prefill, l) / 1e3,
+               layer_ns(&res[1].prefill, l) / 1e3,
+               layer_ns(&res[0].decode, l) / 1e3 / (DEMO_NEW - 1),
+               layer_ns(&res[1].decode, l) / 1e3 / (DEMO_NEW - 1));
+    }
+    printf("  %-22s %12.2f %12.2f %12.2f %12.2f\n", "head (norm, lm_head)",
+           layer_ns(&res[0].prefill, -1) / 1e3, layer_ns(&res[1].prefill, -1) / 1e3,
+           layer_ns(&res[0].decode, -1) / 1e3 / (DEMO_NEW - 1),
+           layer_ns(&res[1].decode, -1) / 1e3 / (DEMO_NEW - 1));
+    static const char *const cls[] = {"attn_norm", "q",        "k",    "v",  "q_rope", "k_rope",
+                                      "attn",      "attn_out", "gate", "up", "swiglu", "down"};
+    printf("  per op (all layers)\n");
+    for (size_t i = 0; i < sizeof cls / sizeof cls[0]; i++)
+        printf("    %-20s %12.2f %12.2f %12.2f %12.2f\n", cls[i],
+               op_ns(&res[0].prefill, cls[i]) / 1e3, op_ns(&res[1].prefill, cls[i]) / 1e3,
+               op_ns(&res[0].decode, cls[i]) / 1e3 / (DEMO_NEW - 1),
+               op_ns(&res[1].decode, cls[i]) / 1e3 / (DEMO_NEW - 1));
+    printf("  At this size every kernel is bound by DMA fixed costs, not TensorE.\n");
+    /* full size, timing only: the same lowering, no weights */
+    trn_run_model_close(rm);
+    rm = NULL;
+    if (trn_run_model_open("llama-3-8b", 1, 0, &rm, &err) != TRN_OK) goto fail;
+    printf("\nLlama-3-8B at full size, timing only (same programs, no arithmetic): prefill of 2048 "
+           "tokens\nand one decode step, each op split over the chip's 8 NeuronCores\n");
+    printf("  %-22s %12s %12s\n", "simulated", chips[0], chips[1]);
+    double f[2][3];
+    for (int k = 0; k < 2; k++) {
+        trn_run_opts o = {0};
+        o.timing_only = 1, o.cores = 8;
+        trn_run_result r8;
+        if (trn_run_create(trn_run_model_model(rm), NULL, rt[k], &o, &run, &err) != TRN_OK ||
+            trn_run_generate(run, NULL, 2048, 2, NULL, 0, NULL, NULL, &r8, &err) != TRN_OK)
+            goto fail;
+        f[k][0] = r8.ttft_ns, f[k][1] = r8.tpot_ns, f[k][2] = trn_run_prof_mfu(&r8.prefill);
+        trn_run_result_fini(&r8);
+        trn_run_destroy(run);
+        run = NULL;
+    }
+    printf("  %-22s %12.2f %12.2f\n", "TTFT ms", f[0][0] / 1e6, f[1][0] / 1e6);
+    printf("  %-22s %12.2f %12.2f\n", "TPOT ms", f[0][1] / 1e6, f[1][1] / 1e6);
+    printf("  %-22s %11.1f%% %11.1f%%\n", "prefill PE util", 100 * f[0][2], 100 * f[1][2]);
+    printf("  Per layer and op: trnsim run --model llama-3-8b --timing-only --prompt-len 2048 "
+           "--cores 8\n");
+    rc = 0;
+    goto done;
+fail:
+    cli_error("demo", "tiny-llama: %s", err.msg);
+done:
+    for (int k = 0; k < 2; k++) trn_run_result_fini(&res[k]), trn_run_runtime_destroy(rt[k]);
+    trn_run_destroy(run);
+    trn_run_model_close(rm);
+    return rc;
+}
+
+/* The planner on the same model family at full size, through `trnsim plan serve` itself. */
+static int plan_tour(trn_cli *cli) {
+    static const char *const sys[2] = {"trn2.48xlarge", "p5.48xlarge"};
+    printf("\nPlanner: serving Llama-3-70B (2048 prompt tokens, 256 generated) on one "
+           "trn2.48xlarge\n(16 Trainium2) and on one p5.48xlarge (8 H100), the best plan of each "
+           "(trnsim plan serve)\n\n");
+    int rc = 0;
+    for (int k = 0; k < 2; k++) {
+        char *args[] = {"plan",         "serve", "--model", "llama-3-70b", "--system",
+                        (char *)sys[k], "--top", "1",       NULL};
+        fflush(stdout);
+        rc |= cmd_plan(cli, 8, args);
+        fflush(stdout);
+        printf("\n");
+    }
+    return rc;
+}
+
 int cmd_demo(trn_cli *cli, int argc, char **argv) {
     if (argc > 1 && cli_is_help(argv[1])) {
         printf("usage: trnsim demo\n\nA short tour of trnsim on built-in data: the hardware "
-               "catalog and the numerics.\n");
+               "catalog, a matmul kernel on\ntrn1/2/3, the numerics, a small Llama-style model "
+               "generating on trn2 and trn3,\nLlama-3-8B timing-only, and the planner serving "
+               "Llama-3-70B on trn2.48xlarge and\np5.48xlarge.\n");
         return CLI_EXIT_OK;
     }
     if (argc > 1) {
@@ -198,5 +339,7 @@ int cmd_demo(trn_cli *cli, int argc, char **argv) {
         "\nOne entry in detail, with every figure's source: trnsim info trn3-gen2-ultraserver\n");
     int bad = kernel_tour(cli);
     numerics_tour();
+    bad |= model_tour(cli);
+    bad |= plan_tour(cli);
     return bad ? CLI_EXIT_FAIL : CLI_EXIT_OK;
 }

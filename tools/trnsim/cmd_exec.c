@@ -3,37 +3,48 @@
  * long it would take (the timing model: per-engine busy time, utilization, the bound) with an
  * optional Perfetto trace. The work is in the isa and core layers; the functional run and the
  * timing model are independent, so --timing-only skips the arithmetic and gives the same
- * timeline. */
+ * timeline. With --grid N the kernel runs on N cores of the chip (the chip layer): one program per
+ * program_id, one shared HBM, the report per core and for the chip. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "trnsim/chip.h"
 #include "trnsim/core.h"
 #include "trnsim/timing.h"
 
 #define MAX_BIND 64
 
 static void help(void) {
-    printf("usage: trnsim exec KERNEL.(tasm|tprog) --chip NAME [--param K=V]...\n"
-           "                   [--in NAME=FILE.npy]... [--out NAME=FILE.npy]... [--json]\n"
-           "                   [--round rne|sr] [--seed N] [--timing-only] [--trace FILE.json]\n\n"
-           "Runs a kernel on one simulated NeuronCore of chip NAME (trn1, trn2, trn3 ...): a\n"
-           ".tasm is assembled first, either form is verified for the chip's core version.\n"
-           "Results are bit-exact per docs/semantics.md and never depend on timing.\n\n"
-           "  --chip NAME       chip of the catalog (required; `trnsim info` lists them)\n"
-           "  --param K=V       override `.param K` of a .tasm (repeatable)\n"
-           "  --in NAME=FILE    bind input NAME to a .npy (converted to its dtype with RNE;\n"
-           "                    the shape must match exactly); every .input must be given\n"
-           "  --out NAME=FILE   write output NAME as .npy (float32, or its integer type)\n"
-           "  --json            print the summary and the timing report as JSON\n"
-           "  --timing-only     skip the arithmetic: the timeline only (inputs not needed)\n"
-           "  --trace FILE      write a Chrome/Perfetto trace (one track per engine and DMA\n"
-           "                    queue; open it in ui.perfetto.dev)\n"
-           "  --round rne|sr    rounding of every down-cast (default rne)\n"
-           "  --seed N          stochastic rounding seed (default 0)\n\n"
-           "Exit codes: 0 success, 1 the kernel faulted (the message names the instruction,\n"
-           "its source line and engine), 2 usage error, 3 bad input file.\n");
+    printf(
+        "usage: trnsim exec KERNEL.(tasm|tprog) --chip NAME [--param K=V]...\n"
+        "                   [--in NAME=FILE.npy]... [--out NAME=FILE.npy]... [--json]\n"
+        "                   [--round rne|sr] [--seed N] [--timing-only] [--trace FILE.json]\n"
+        "                   [--grid N [--lnc 1|2]]\n\n"
+        "Runs a kernel on one simulated NeuronCore of chip NAME (trn1, trn2, trn3 ...): a\n"
+        ".tasm is assembled first, either form is verified for the chip's core version.\n"
+        "Results are bit-exact per docs/semantics.md and never depend on timing.\n\n"
+        "  --chip NAME       chip of the catalog (required; `trnsim info` lists them)\n"
+        "  --param K=V       override `.param K` of a .tasm (repeatable)\n"
+        "  --in NAME=FILE    bind input NAME to a .npy (converted to its dtype with RNE;\n"
+        "                    the shape must match exactly); every .input must be given\n"
+        "  --out NAME=FILE   write output NAME as .npy (float32, or its integer type)\n"
+        "  --json            print the summary and the timing report as JSON\n"
+        "  --timing-only     skip the arithmetic: the timeline only (inputs not needed)\n"
+        "  --trace FILE      write a Chrome/Perfetto trace (one track per engine and DMA\n"
+        "                    queue; open it in ui.perfetto.dev)\n"
+        "  --round rne|sr    rounding of every down-cast (default rne)\n"
+        "  --seed N          stochastic rounding seed (default 0)\n"
+        "  --grid N          run on N NeuronCores of the chip (1..its core count; the NKI SPMD\n"
+        "                    launch): program_id 0..N-1, one shared HBM, each core its own\n"
+        "                    SBUF/PSUM; the report has one row per core and the chip's total;\n"
+        "                    the trace one track group per core\n"
+        "  --lnc 1|2         with --grid: Logical NeuronCore size; 2 pairs programs 2k, 2k+1 and\n"
+        "                    makes core_barrier ranks 0 or 1 inside the pair (trn2+); sendrecv\n"
+        "                    ranks are always 0 or 1 inside the pair\n\n"
+        "Exit codes: 0 success, 1 the kernel faulted (the message names the instruction,\n"
+        "its source line and engine), 2 usage error, 3 bad input file.\n");
 }
 
 typedef struct bind {
@@ -82,8 +93,18 @@ static double npy_value(const trn_array *a, size_t i) {
     }
 }
 
-static int bind_input(trn_core *core, const trn_program *p, const char *kpath, const bind *b) {
-    int ti = trn_core_tensor_find(core, b->name);
+/* The HBM a run binds: one core's, or the chip's shared one. */
+typedef struct hbm_ref {
+    trn_core *core;
+    trn_chip *chip;
+} hbm_ref;
+
+static int hbm_find(hbm_ref h, const char *name) {
+    return h.chip ? trn_chip_tensor_find(h.chip, name) : trn_core_tensor_find(h.core, name);
+}
+
+static int bind_input(hbm_ref core, const trn_program *p, const char *kpath, const bind *b) {
+    int ti = hbm_find(core, b->name);
     if (ti < 0 || p->tensors[ti].role != TRN_ROLE_INPUT) {
         char lst[256] = "";
         size_t k = 0;
@@ -121,7 +142,8 @@ static int bind_input(trn_core *core, const trn_program *p, const char *kpath, c
         return CLI_EXIT_FAIL;
     }
     for (size_t i = 0; i < n; i++) v[i] = npy_value(&a, i);
-    trn_status s = trn_core_tensor_write(core, ti, v, n, &err);
+    trn_status s = core.chip ? trn_chip_tensor_write(core.chip, ti, v, n, &err)
+                             : trn_core_tensor_write(core.core, ti, v, n, &err);
     free(v);
     trn_array_fini(&a);
     if (s != TRN_OK) {
@@ -144,8 +166,8 @@ static trn_io_type out_type(const trn_tensor *t) {
     }
 }
 
-static int write_output(trn_core *core, const trn_program *p, const bind *b) {
-    int ti = trn_core_tensor_find(core, b->name);
+static int write_output(hbm_ref core, const trn_program *p, const bind *b) {
+    int ti = hbm_find(core, b->name);
     if (ti < 0 || p->tensors[ti].role != TRN_ROLE_OUTPUT) {
         cli_error("exec", "--out %s: kernel %s has no output '%s'", b->file, p->name, b->name);
         return CLI_EXIT_BADINPUT;
@@ -160,7 +182,8 @@ static int write_output(trn_core *core, const trn_program *p, const bind *b) {
     size_t n = (size_t)trn_array_elems(&a), un = 0;
     double *v = malloc((n ? n : 1) * sizeof *v);
     int rc = CLI_EXIT_OK;
-    if (!v || trn_core_tensor_read(core, ti, v, n, &un, &err) != TRN_OK) {
+    if (!v || (core.chip ? trn_chip_tensor_read(core.chip, ti, v, n, &un, &err)
+                         : trn_core_tensor_read(core.core, ti, v, n, &un, &err)) != TRN_OK) {
         cli_error("exec", "--out %s: %s", b->name, v ? err.msg : "out of memory");
         rc = CLI_EXIT_FAIL;
         goto done;
@@ -210,6 +233,149 @@ static int report_timing_only(const trn_program *p, const char *chip, const trn_
     return CLI_EXIT_OK;
 }
 
+/* What a grid run needs from the command line. */
+typedef struct grid_args {
+    const char *in, *chip;
+    const trn_hw_chip *hc;
+    const trn_isa_target *target;
+    const trn_asm_opts *opts;
+    trn_core_opts co;
+    int grid, lnc, json, timing_only;
+    const char *trace;
+    const bind *ins, *outs;
+    int nin, nout;
+} grid_args;
+
+/* `--grid N`: the kernel on N cores of the chip. */
+static int exec_grid(const grid_args *a) {
+    trn_err err = {0};
+    trn_program *p0 = NULL;
+    trn_chip *chip = NULL;
+    int rc = CLI_EXIT_OK;
+    /* program 0 alone first: its assembly and verification errors are the single-core ones */
+    trn_asm_opts ao = *a->opts;
+    ao.num_programs = a->grid;
+    ao.program_id = 0;
+    trn_status st = trn_program_assemble_file(a->in, &ao, &p0, &err);
+    if (st != TRN_OK) {
+        cli_error("exec", "%s", err.msg);
+        return st == TRN_E_INVALID ? CLI_EXIT_USAGE : CLI_EXIT_BADINPUT;
+    }
+    if (trn_program_verify(p0, a->target, &err) != TRN_OK) {
+        cli_error("exec", "%s", err.msg);
+        rc = CLI_EXIT_BADINPUT;
+        goto done;
+    }
+    trn_chip_opts o = {a->grid, a->lnc, a->opts->overrides, a->opts->n_overrides, a->co};
+    if ((st = trn_chip_assemble_file(a->hc, a->in, &o, &chip, &err)) != TRN_OK) {
+        cli_error("exec", "%s%s", st == TRN_E_FAULT ? "fault: " : "", err.msg);
+        rc = st == TRN_E_FAULT   ? CLI_EXIT_FAIL
+             : st == TRN_E_NOMEM ? CLI_EXIT_FAIL
+                                 : CLI_EXIT_BADINPUT;
+        goto done;
+    }
+    /* the timeline first: it needs no data, and a deadlock is reported before anything runs */
+    if ((st = trn_chip_time(chip, &err)) != TRN_OK) {
+        cli_error("exec", "%s%s", st == TRN_E_FAULT ? "fault: " : "", err.msg);
+        rc = st == TRN_E_FAULT ? CLI_EXIT_FAIL : cli_exit_for(st);
+        goto done;
+    }
+    if (a->trace && trn_chip_write_trace(chip, a->trace, &err) != TRN_OK) {
+        cli_error("exec", "--trace: %s", err.msg);
+        rc = CLI_EXIT_BADINPUT;
+        goto done;
+    }
+    const trn_program *p = trn_chip_program(chip, 0);
+    if (a->timing_only) {
+        if (a->json) {
+            printf("{\"kernel\": \"%s\", \"chip\": \"%s\", \"core\": \"%s\", \"grid\": %d, "
+                   "\"lnc\": %d, \"timing_only\": true, \"timing\": ",
+                   p->name, a->chip, a->target->name, a->grid, trn_chip_lnc(chip));
+            if (trn_chip_print_json(chip, stdout, &err) != TRN_OK) rc = CLI_EXIT_FAIL;
+            printf("}\n");
+        } else {
+            printf("kernel %s on %s (%s), %d cores, timing only\n\n", p->name, a->chip,
+                   a->target->name, a->grid);
+            trn_chip_print(chip, stdout);
+            if (a->trace) printf("trace: %s\n", a->trace);
+        }
+        goto done;
+    }
+    hbm_ref h = {NULL, chip};
+    for (int i = 0; i < a->nin; i++)
+        if ((rc = bind_input(h, p, a->in, &a->ins[i])) != CLI_EXIT_OK) goto done;
+    for (int i = 0; i < p->ntensors; i++) {
+        const trn_tensor *t = &p->tensors[i];
+        int given = 0;
+        for (int j = 0; j < a->nin; j++) given |= strcmp(a->ins[j].name, t->name) == 0;
+        if (t->role == TRN_ROLE_INPUT && !given) {
+            cli_error("exec", "input '%s' of kernel %s was not given (use --in %s=FILE.npy)",
+                      t->name, p->name, t->name);
+            rc = CLI_EXIT_USAGE;
+            goto done;
+        }
+    }
+    for (int j = 0; j < a->nout; j++) {
+        int ti = trn_chip_tensor_find(chip, a->outs[j].name);
+        if (ti < 0 || p->tensors[ti].role != TRN_ROLE_OUTPUT) {
+            cli_error("exec", "--out %s: kernel %s has no output '%s'", a->outs[j].file, p->name,
+                      a->outs[j].name);
+            rc = CLI_EXIT_BADINPUT;
+            goto done;
+        }
+    }
+    st = trn_chip_run(chip, &err);
+    int fcore = -1;
+    const trn_fault *f = trn_chip_fault(chip, &fcore);
+    if (st != TRN_OK) {
+        cli_error("exec", "%s%s", f ? "fault: " : "", err.msg);
+        rc = f ? CLI_EXIT_FAIL : cli_exit_for(st);
+    }
+    uint64_t total = 0;
+    for (int e = 0; e < TRN_ENGINE_COUNT; e++)
+        total += trn_chip_instr_count(chip, -1, (trn_engine)e);
+    if (a->json) {
+        printf("{\"kernel\": \"%s\", \"chip\": \"%s\", \"core\": \"%s\", \"grid\": %d, "
+               "\"lnc\": %d, \"instructions\": %llu, \"engines\": {",
+               p->name, a->chip, a->target->name, a->grid, trn_chip_lnc(chip),
+               (unsigned long long)total);
+        for (int e = 0; e < TRN_ENGINE_COUNT; e++)
+            printf("%s\"%s\": %llu", e ? ", " : "", trn_engine_short((trn_engine)e),
+                   (unsigned long long)trn_chip_instr_count(chip, -1, (trn_engine)e));
+        printf("}, \"fault\": ");
+        if (f)
+            printf(
+                "{\"core\": %d, \"instr\": %d, \"op\": \"%s\", \"engine\": \"%s\", \"line\": %u, "
+                "\"unsupported\": %s}",
+                fcore, f->instr, trn_isa_op_get(f->op) ? trn_isa_op_get(f->op)->name : "?",
+                trn_engine_name(f->engine), (unsigned)f->line,
+                f->status == TRN_E_UNSUPPORTED ? "true" : "false");
+        else
+            printf("null");
+        printf(", \"timing\": ");
+        if (trn_chip_print_json(chip, stdout, &err) != TRN_OK) rc = CLI_EXIT_FAIL;
+        printf("}\n");
+    } else if (st == TRN_OK) {
+        printf("%s: kernel %s on %s (%s), %d cores: %llu instructions executed (", a->in, p->name,
+               a->chip, a->target->name, a->grid, (unsigned long long)total);
+        for (int e = 0; e < TRN_ENGINE_COUNT; e++)
+            printf("%s%s %llu", e ? ", " : "", trn_engine_short((trn_engine)e),
+                   (unsigned long long)trn_chip_instr_count(chip, -1, (trn_engine)e));
+        printf(")\n\n");
+        trn_chip_print(chip, stdout);
+        if (a->trace) printf("trace: %s\n", a->trace);
+    }
+    if (st != TRN_OK) goto done;
+    for (int j = 0; j < a->nout; j++) {
+        if ((rc = write_output(h, p, &a->outs[j])) != CLI_EXIT_OK) goto done;
+        if (!a->json) printf("  %s -> %s\n", a->outs[j].name, a->outs[j].file);
+    }
+done:
+    trn_chip_destroy(chip);
+    trn_program_destroy(p0);
+    return rc;
+}
+
 static int ends_with(const char *s, const char *suf) {
     size_t a = strlen(s), b = strlen(suf);
     return a >= b && strcmp(s + a - b, suf) == 0;
@@ -217,6 +383,7 @@ static int ends_with(const char *s, const char *suf) {
 
 int cmd_exec(trn_cli *cli, int argc, char **argv) {
     const char *in = NULL, *chip = NULL, *round = NULL, *seed_s = NULL, *v = NULL;
+    const char *grid_s = NULL, *lnc_s = NULL;
     trn_param params[MAX_BIND];
     bind ins[MAX_BIND], outs[MAX_BIND];
     int nin = 0, nout = 0, json = 0, timing_only = 0;
@@ -239,6 +406,10 @@ int cmd_exec(trn_cli *cli, int argc, char **argv) {
         } else if ((m = cli_opt("exec", argc, argv, &i, "--round", &round)) != 0) {
             if (m < 0) return CLI_EXIT_USAGE;
         } else if ((m = cli_opt("exec", argc, argv, &i, "--seed", &seed_s)) != 0) {
+            if (m < 0) return CLI_EXIT_USAGE;
+        } else if ((m = cli_opt("exec", argc, argv, &i, "--grid", &grid_s)) != 0) {
+            if (m < 0) return CLI_EXIT_USAGE;
+        } else if ((m = cli_opt("exec", argc, argv, &i, "--lnc", &lnc_s)) != 0) {
             if (m < 0) return CLI_EXIT_USAGE;
         } else if ((m = cli_opt("exec", argc, argv, &i, "--param", &v)) != 0) {
             if (m < 0) return CLI_EXIT_USAGE;
@@ -300,6 +471,46 @@ int cmd_exec(trn_cli *cli, int argc, char **argv) {
     }
     opts.core_version = target.version;
     opts.overrides = params;
+    if (lnc_s && !grid_s) {
+        cli_error("exec", "--lnc %s needs --grid N (the cores the kernel runs on)", lnc_s);
+        return CLI_EXIT_USAGE;
+    }
+    if (grid_s) {
+        uint64_t g = 0, l = 1;
+        if (!cli_parse_u64("exec", "--grid", grid_s, &g)) return CLI_EXIT_USAGE;
+        int cores = (int)hc->cores.value;
+        if (g < 1 || g > (uint64_t)cores) {
+            cli_error("exec", "--grid %s: chip %s has %d NeuronCores; expected 1..%d", grid_s, chip,
+                      cores, cores);
+            return CLI_EXIT_USAGE;
+        }
+        if (lnc_s && (!cli_parse_u64("exec", "--lnc", lnc_s, &l) || (l != 1 && l != 2))) {
+            cli_error("exec", "--lnc %s: expected 1 or 2", lnc_s);
+            return CLI_EXIT_USAGE;
+        }
+        if (l == 2 && target.version < 3) {
+            cli_error("exec",
+                      "--lnc 2: chip %s (NeuronCore-v%d) has no Logical NeuronCores (LNC=2 "
+                      "needs trn2 or newer)",
+                      chip, target.version);
+            return CLI_EXIT_USAGE;
+        }
+        if (l == 2 && g % 2) {
+            cli_error("exec", "--grid %s with --lnc 2: expected an even grid (whole core pairs)",
+                      grid_s);
+            return CLI_EXIT_USAGE;
+        }
+        if (tprog) {
+            cli_error("exec",
+                      "--grid needs the .tasm: %s holds one assembled program, the grid "
+                      "assembles one per program_id",
+                      in);
+            return CLI_EXIT_USAGE;
+        }
+        grid_args ga = {in,   chip,        hc,    &target, &opts, co,  (int)g, (int)l,
+                        json, timing_only, trace, ins,     outs,  nin, nout};
+        return exec_grid(&ga);
+    }
     trn_program *p = NULL;
     trn_core *core = NULL;
     trn_timing *tm = NULL;
@@ -344,8 +555,9 @@ int cmd_exec(trn_cli *cli, int argc, char **argv) {
         rc = cli_exit_for(err.status);
         goto done;
     }
+    hbm_ref h = {core, NULL};
     for (int i = 0; i < nin; i++)
-        if ((rc = bind_input(core, p, in, &ins[i])) != CLI_EXIT_OK) goto done;
+        if ((rc = bind_input(h, p, in, &ins[i])) != CLI_EXIT_OK) goto done;
     for (int i = 0; i < p->ntensors; i++) {
         const trn_tensor *t = &p->tensors[i];
         int given = 0;
@@ -403,7 +615,7 @@ int cmd_exec(trn_cli *cli, int argc, char **argv) {
     }
     if (st != TRN_OK) goto done;
     for (int j = 0; j < nout; j++) {
-        if ((rc = write_output(core, p, &outs[j])) != CLI_EXIT_OK) goto done;
+        if ((rc = write_output(h, p, &outs[j])) != CLI_EXIT_OK) goto done;
         if (!json) printf("  %s -> %s\n", outs[j].name, outs[j].file);
     }
 done:

@@ -11,7 +11,10 @@ static const cli_command commands[] = {
     {"asm", cmd_asm, "assemble and verify a .tasm kernel into a .tprog"},
     {"disasm", cmd_disasm, "print a .tprog as .tasm"},
     {"exec", cmd_exec, "run a kernel on a simulated NeuronCore, .npy in and out"},
-    {"plan", cmd_plan, "the planner: a model's parameters, FLOPs per token and KV cache"},
+    {"plan", cmd_plan, "the cluster planner: model counts; train, serve and RL plans with $ and J"},
+    {"compare", cmd_compare, "a workload across systems ranked by $ per 1M tokens; claims"},
+    {"run", cmd_run,
+     "run a Hugging Face model on a simulated Trainium chip: tokens, TTFT, profile"},
     {"demo", cmd_demo, "a short tour: the catalog and the numerics"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

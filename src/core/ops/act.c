@@ -8,8 +8,7 @@
  * simulator gives the (nearly) correctly rounded value everywhere, including outside the
  * documented valid ranges (sin beyond [-pi, pi] etc.), where hardware results are undefined.
  *
- * Deliberately left out: the activation-table load cost (timing) and load_reduce of
- * activation (no initial value is documented for it). */
+ * Deliberately left out: the activation-table load cost (timing). */
 #include <math.h>
 
 #include "core_impl.h"
@@ -131,9 +130,17 @@ trn_status core_op_activation(trn_core *c, const trn_instr *in) {
     int64_t cmd =
         core_arg_int(c, in, "reduce_cmd", rr ? TRN_REDUCE_CMD_RESET_REDUCE : TRN_REDUCE_CMD_IDLE);
     trn_alu_op rop = (trn_alu_op)core_arg_int(c, in, "reduce_op", TRN_ALU_ADD);
-    if (cmd == TRN_REDUCE_CMD_LOAD_REDUCE)
-        return core_fault(c, TRN_E_UNSUPPORTED,
-                          "reduce_cmd=load_reduce is not yet executed by the simulator");
+    if (cmd == TRN_REDUCE_CMD_LOAD_REDUCE) {
+        /* ours: activation has no initial-value operand, so the value loaded is reduce_res's
+         * (read before the instruction, as FP32), then the results fold onto it */
+        if (!rr)
+            return core_fault(c, TRN_E_FAULT,
+                              "illegal operand: load_reduce on activation loads reduce_res, "
+                              "which is missing");
+        if ((st = core_load_scalar(c, in, "reduce_res", x.P, 0.0f, c->act_acc + x.p0)) != TRN_OK)
+            return st;
+        cmd = TRN_REDUCE_CMD_REDUCE;
+    }
     return reduce_store(c, rr, cmd, rop, &x, &d, v, P, F);
 }
 

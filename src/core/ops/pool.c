@@ -1,10 +1,8 @@
 /* GpSimdE instructions: tensor_partition_reduce, iota, affine_select, nc_n_gather,
  * nonzero_with_count (GpSimd's rng and PRNG state ops live with VectorE's in vector.c). Index
  * arithmetic is exact (64-bit integers, wrapped to int32 as the engine's int32 math); values go
- * through FP32 like the other engines.
- *
- * Deliberately left out: the custom-kernel instructions listed in docs/semantics.md as not
- * yet executed (local_gather, sequence_bounds, topk). */
+ * through FP32 like the other engines. local_gather, sequence_bounds and topk, which work on
+ * a GpSimd core's 16 partitions together, are in pool_kernels.c. */
 #include <math.h>
 #include <string.h>
 

@@ -1,0 +1,154 @@
+/* trnsim compiler layer, back half: lowering of transformer ops to NeuronCore programs.
+ *
+ * Each op, given its shapes and data types, becomes `.tasm` text (the language kernel authors
+ * write, docs/isa.md), emitted by a small emitter and assembled and verified by the real
+ * assembler, so every compiled kernel can be dumped and read. The lowering chooses the tiling
+ * (rows or tokens on the 128 partitions, K streamed in chunks, PSUM bank rings), the on-chip
+ * buffers (fixed rings reused across iterations, sized so that the verifier's SBUF/PSUM
+ * limits always hold; shapes that cannot fit are a TRN_E_UNSUPPORTED naming the need and the
+ * limit) and the DMA order (loads of the next tile issued before the compute of the current
+ * one). docs/lowering.md describes each op's kernel.
+ *
+ * Deliberately left out: the graph (ops come with explicit shapes; the model runner,
+ * include/trnsim/run.h, maps graph nodes to these), multi-core splits of one kernel, spills to
+ * HBM, MoE and sampling.
+ *
+ * HBM tensor names and layouts of each kernel (all row-major):
+ *   LINEAR     x [m, k] (dtype), w [ceil(n/512), k, 512] (weights in 512-column panels, the
+ *              last zero padded: trn_lower_pack_panels; MXFP8: trn_lower_pack_mx_panels),
+ *              optional b [1, n] bf16 -> y [m, n] (out_dtype) = act(x @ W + b)
+ *   RMSNORM    x [m, n], g [1, n] bf16 -> y [m, n] = x * rsqrt(mean(x^2) + eps) * g, the
+ *              normalized x rounded to out_dtype before * g (as HF does)
+ *   LAYERNORM  x [m, n], g [1, n], b [1, n] bf16 -> y = (x - mean) * rsqrt(var + eps) * g + b
+ *   SOFTMAX    x [m, n] -> y [m, n] = softmax over each row
+ *   ADD, MUL   a [m, n], b [m, n] -> y [m, n]
+ *   SWIGLU     g [m, n], u [m, n] -> y [m, n] = silu(g) * u, silu(g) rounded to dtype
+ *   ROPE       x [m, heads * head_dim], cos [m, head_dim/2], sin [m, head_dim/2] -> y: the
+ *              rotate-half rotary embedding of each head (Llama / GPT-NeoX convention),
+ *              x1 cos - x2 sin and x2 cos + x1 sin with the products rounded to dtype
+ *   ATTENTION  q [q_len, heads * head_dim], k [kv_len, kv_heads * head_dim], v (like k) ->
+ *              o [q_len, heads * head_dim]: causal softmax(q k^T / sqrt(head_dim)) v per head,
+ *              query i at position kv_len - q_len + i, query head h reading kv head
+ *              h / (heads / kv_heads) (GQA); q_len = 1 is a decode step against a KV cache.
+ */
+#ifndef TRNSIM_LOWER_H
+#define TRNSIM_LOWER_H
+
+#include <stdint.h>
+
+#include "trnsim/base.h"
+#include "trnsim/isa.h"
+#include "trnsim/num.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum trn_lower_kind {
+    TRN_LOWER_LINEAR,
+    TRN_LOWER_RMSNORM,
+    TRN_LOWER_LAYERNORM,
+    TRN_LOWER_SOFTMAX,
+    TRN_LOWER_ADD,
+    TRN_LOWER_MUL,
+    TRN_LOWER_SWIGLU,
+    TRN_LOWER_ROPE,
+    TRN_LOWER_ATTENTION,
+    TRN_LOWER_KIND_COUNT
+} trn_lower_kind;
+
+/* Matmul precision of LINEAR. BF16: bf16 operands. FP8: x cast to FP8 (E4M3, NKI float8_e4m3)
+ * on chip, w stored in FP8, double-row matmuls (NeuronCore-v3+). MXFP8 (NeuronCore-v4+): x and
+ * w (bf16, w in the layout of trn_lower_pack_mx_panels) quantized on chip by quantize_mx to
+ * OCP E4M3 with E8M0 block scales, nc_matmul_mx (k a multiple of 512). Accumulation is FP32 in
+ * PSUM in every mode. */
+typedef enum trn_precision {
+    TRN_PREC_BF16,
+    TRN_PREC_FP8,
+    TRN_PREC_MXFP8,
+    TRN_PREC_COUNT
+} trn_precision;
+
+/* One op with its shapes. Zero-initialize, then set what the kind uses. */
+typedef struct trn_lower_op {
+    trn_lower_kind kind;
+    trn_dtype dtype;     /* activations in HBM (inputs): bf16 or f32 */
+    trn_dtype out_dtype; /* the output: bf16 or f32 */
+    int64_t m, k, n;     /* LINEAR: x[m, k] @ w[k, n]; row ops: [m rows, n columns] */
+    trn_precision prec;  /* LINEAR */
+    int bias;            /* LINEAR: 1 adds b[n] */
+    trn_act_func act;    /* LINEAR: fused activation: TRN_ACT_COPY (none), GELU, SILU, RELU */
+    double eps;          /* RMSNORM, LAYERNORM */
+    int64_t heads, kv_heads, head_dim; /* ROPE (heads, head_dim), ATTENTION */
+    int64_t q_len, kv_len;             /* ATTENTION */
+    uint64_t sbuf_limit_bytes; /* LINEAR: SBUF bytes per partition the kernel may use; 0 = all
+                                  of the target's (a lower limit leaves room, and tests the
+                                  streaming plans) */
+} trn_lower_op;
+
+/* Names for messages and cache keys: "linear", "rmsnorm" ...; "bf16", "fp8", "mxfp8". */
+const char *trn_lower_kind_name(trn_lower_kind k);
+const char *trn_precision_name(trn_precision p);
+int trn_lower_kind_find(const char *name); /* -1 if unknown */
+int trn_precision_find(const char *name);  /* -1 if unknown */
+
+/* The FP8 data type LINEAR's FP8 mode stores w in and casts x to. */
+#define TRN_LOWER_FP8_DTYPE TRN_DTYPE_FP8_E4M3_LEGACY
+/* Columns of one weight panel (one PSUM bank of FP32). */
+#define TRN_LOWER_PANEL 512
+
+/* How LINEAR tiles its matmul (trn_lower_linear_plan). The contraction of a K chunk starting
+ * at row k0 with `slots` slots of 128 partitions puts row k0 + slots * p + j at partition p,
+ * slot j; the chunks are full (128 * kc rows) except at the end of K, where the rest R is one
+ * chunk of floor(R / 128) slots followed by one chunk of one slot on R % 128 partitions. Each
+ * output tile accumulates, in PSUM, one matmul per slot (FP8 double-row: per slot pair
+ * (2i, 2i + 1), chained over p then the pair) in chunk then slot order. */
+typedef struct trn_lower_linear_plan {
+    int tiles;           /* token tiles of 128 per block (the block is 128 * tiles tokens) */
+    int kc;              /* slots per full K chunk (even in FP8 mode) */
+    int acc_banks;       /* PSUM banks in the accumulator ring */
+    int pe_transpose;    /* 1: x is transposed on TensorE (v2, or f32 x); 0: by dma_transpose */
+    int x_resident;      /* blocks of transposed x kept in SBUF for all panels (1 or 2); 0: x
+                            is streamed with each weight chunk */
+    uint64_t sbuf_bytes; /* SBUF bytes per partition the kernel declares */
+} trn_lower_linear_plan;
+
+trn_status trn_lower_linear_plan_get(const trn_lower_op *op, const trn_isa_target *t,
+                                     trn_lower_linear_plan *plan, trn_err *err);
+
+/* Checks `op` for target `t` (borrowed). TRN_E_INVALID names the field and what was expected;
+ * TRN_E_UNSUPPORTED says what the target or the lowering cannot do. */
+trn_status trn_lower_check(const trn_lower_op *op, const trn_isa_target *t, trn_err *err);
+
+/* Emits the `.tasm` kernel of `op` for target `t` into a malloc'd NUL-terminated string
+ * (*tasm, taken by the caller: free()). Errors as trn_lower_check, TRN_E_NOMEM. */
+trn_status trn_lower_emit(const trn_lower_op *op, const trn_isa_target *t, char **tasm,
+                          trn_err *err);
+
+/* Emits, assembles for t->version and verifies: *out is taken by the caller
+ * (trn_program_destroy). An assembler or verifier error here is a bug of the lowering and is
+ * reported as TRN_E_INVALID with the assembler's message. */
+trn_status trn_lower_compile(const trn_lower_op *op, const trn_isa_target *t, trn_program **out,
+                             trn_err *err);
+
+/* A short key of the op's shapes and types ("linear m=2048 k=4096 n=4096 x=bf16 y=bf16 bf16
+ * act=copy bias=0"): equal keys compile to the same program on the same target. */
+void trn_lower_key(const trn_lower_op *op, char *buf, size_t n);
+
+/* Packs a row-major W[k, n] (borrowed, k * n values) into the panel layout of LINEAR's w,
+ * [ceil(n / 512), k, 512], zero padded: out has ceil(n / 512) * k * 512 values (borrowed). */
+void trn_lower_pack_panels(const double *w, int64_t k, int64_t n, double *out);
+
+/* Packs W[k, n] (k a multiple of 512) into the MXFP8 layout of LINEAR's w,
+ * [ceil(n / 512), k / 512, 128, 2048]: element (panel, s, p, 4 c + j) = W[512 s + 4 p + j][512
+ * panel + c], zero padded (out has ceil(n / 512) * k * 512 values). */
+void trn_lower_pack_mx_panels(const double *w, int64_t k, int64_t n, double *out);
+
+/* Model FLOPs of the op (2 per MAC of its matmuls; attention counts the causal half it
+ * computes: q k^T and p v over the visible keys), for utilization and planner figures. */
+double trn_lower_flops(const trn_lower_op *op);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

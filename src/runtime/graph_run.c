@@ -1,0 +1,760 @@
+/* The model runner (include/trnsim/run.h): a graph step executed op by op, each op mapped to
+ * lowered kernels run (functional) or timed (timing-only) through the runtime, host FP32 for
+ * the ops with no lowering, the KV cache and activations in host buffers, the profile per op.
+ * Left out: batches, multi-core numerics, weights resident in simulated HBM. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "run_impl.h"
+#include "trnsim/graph.h"
+
+/* A weight packed into a LINEAR kernel's w layout (panels, or MX panels), with its bias. */
+typedef struct packed {
+    char key[TRN_GRAPH_NAME_MAX + 16];
+    double *w, *b;
+    size_t nw, nb;
+} packed;
+
+typedef struct kvbuf {
+    char name[TRN_GRAPH_NAME_MAX];
+    float *data;
+    int64_t width;
+} kvbuf;
+
+struct trn_run {
+    const trn_model *m;
+    const trn_model_config *cfg;
+    const trn_weights *w;
+    trn_runtime *rt;
+    trn_run_opts o;
+    int64_t max_ctx, pos;
+    packed *pk;
+    int npk, cappk;
+    kvbuf *kv;
+    int nkv, capkv;
+};
+
+const char *trn_run_where_name(trn_run_where w) {
+    static const char *const n[] = {"chip", "fused", "approx", "host"};
+    return (unsigned)w < 4 ? n[w] : "?";
+}
+
+void trn_run_prof_fini(trn_run_prof *p) {
+    if (!p) return;
+    free(p->ops);
+    memset(p, 0, sizeof *p);
+}
+
+double trn_run_prof_mfu(const trn_run_prof *p) {
+    double t = 0, m = 0;
+    for (int i = 0; i < p->nops; i++) t += p->ops[i].time_ns, m += p->ops[i].mfu_ns;
+    return t > 0 ? m / t : 0;
+}
+
+static double wall_s(void) {
+    struct timespec ts;
+    timespec_get(&ts, TIME_UTC);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static int64_t cdiv(int64_t a, int64_t b) {
+    return (a + b - 1) / b;
+}
+
+trn_status trn_run_create(const trn_model *m, const trn_weights *w, trn_runtime *rt,
+                          const trn_run_opts *o, trn_run **out, trn_err *err) {
+    *out = NULL;
+    trn_run_opts opts = {0};
+    if (o) opts = *o;
+    if (!m || !rt) return trn_err_set(err, TRN_E_INVALID, "run: no model or no runtime");
+    if (!opts.timing_only && !w)
+        return trn_err_set(err, TRN_E_INVALID,
+                           "run: a functional run needs weights (or the timing-only mode)");
+    int cores = rk_cores(rt);
+    if (opts.cores < 0 || opts.cores > cores)
+        return trn_err_set(err, TRN_E_RANGE, "run: cores = %d (%s has %d NeuronCores)", opts.cores,
+                           rk_chip_name(rt), cores);
+    trn_status ps = rk_check_prec(rt, opts.prec, err);
+    if (ps != TRN_OK) return ps;
+    const trn_model_config *cfg = trn_model_config_of(m);
+    if (opts.max_ctx < 0 || (cfg->max_positions > 0 && opts.max_ctx > cfg->max_positions))
+        return trn_err_set(err, TRN_E_RANGE, "run: max_ctx = %lld (the model allows %lld)",
+                           (long long)opts.max_ctx, (long long)cfg->max_positions);
+    trn_run *r = calloc(1, sizeof *r);
+    if (!r) return trn_err_set(err, TRN_E_NOMEM, "run: out of memory");
+    r->m = m, r->cfg = cfg, r->w = w, r->rt = rt, r->o = opts;
+    r->max_ctx = opts.max_ctx;
+    *out = r;
+    return TRN_OK;
+}
+
+void trn_run_destroy(trn_run *r) {
+    if (!r) return;
+    for (int i = 0; i < r->npk; i++) free(r->pk[i].w), free(r->pk[i].b);
+    for (int i = 0; i < r->nkv; i++) free(r->kv[i].data);
+    free(r->pk);
+    free(r->kv);
+    free(r);
+}
+
+void trn_run_reset(trn_run *r) {
+    r->pos = 0;
+    for (int i = 0; i < r->nkv; i++)
+        memset(r->kv[i].data, 0, (size_t)(r->max_ctx * r->kv[i].width) * sizeof(float));
+}
+
+int64_t trn_run_pos(const trn_run *r) {
+    return r->pos;
+}
+
+/* ---- the step's state ----------------------------------------------------------------------- */
+
+typedef struct stepctx {
+    trn_run *r;
+    const trn_graph *g;
+    void **buf; /* per tensor; NULL in timing-only mode */
+    char *own;  /* 1: buf[i] malloc'd here */
+    int *where; /* per op */
+    int *fuse;  /* per op: LINEAR fused with op i + 1's activation (the act) */
+    trn_err *err;
+} stepctx;
+
+/* One kernel launch: run (functional, when `in` is given) or time it, and account it. */
+static trn_status launch(stepctx *sc, const rk_op *op, const rk_bind *in, int nin, rk_bind *out,
+                         int nout, trn_run_opprof *p) {
+    trn_run *r = sc->r;
+    rk_prof pr;
+    trn_status s = rk_launch(r->rt, r->o.cores, op, in, nin, out, nout, &pr, sc->err);
+    if (s != TRN_OK) return trn_err_prefix(sc->err, "%s: ", p->name);
+    p->launches++;
+    p->time_ns += pr.time_ns;
+    p->flops += pr.flops;
+    p->mfu_ns += pr.pe_mfu * pr.time_ns;
+    p->hbm_bytes += pr.hbm_bytes;
+    if (pr.time_ns > p->bound_ns) p->bound_ns = pr.time_ns, p->bound = pr.bound;
+    if (op->kind == RK_LINEAR) p->prec = op->prec;
+    return TRN_OK;
+}
+
+static double *to_d(const float *x, size_t n) {
+    double *d = malloc((n ? n : 1) * sizeof *d);
+    if (d)
+        for (size_t i = 0; i < n; i++) d[i] = x[i];
+    return d;
+}
+
+/* The packed form of weight `name` (expert e, or -1) of a LINEAR kernel k x n: W is the FP32
+ * data (OUT_IN [n, k] or IN_OUT [k, n]), bias [n] or NULL. */
+static trn_status get_packed(trn_run *r, const char *name, int e, int prec, const float *W,
+                             trn_layout lay, const float *bias, int64_t k, int64_t n, packed **out,
+                             trn_err *err) {
+    char key[sizeof r->pk[0].key];
+    snprintf(key, sizeof key, "%s#%d#%d", name, e, prec);
+    for (int i = 0; i < r->npk; i++)
+        if (!strcmp(r->pk[i].key, key)) {
+            *out = &r->pk[i];
+            return TRN_OK;
+        }
+    if (r->npk == r->cappk) {
+        int cap = r->cappk ? 2 * r->cappk : 32;
+        packed *np = realloc(r->pk, (size_t)cap * sizeof *np);
+        if (!np) return trn_err_set(err, TRN_E_NOMEM, "run: out of memory");
+        r->pk = np, r->cappk = cap;
+    }
+    size_t nw = rk_packed_elems(k, n);
+    double *kn = malloc((size_t)(k * n) * sizeof *kn), *w = calloc(nw, sizeof *w);
+    double *b = bias ? to_d(bias, (size_t)n) : NULL;
+    if (!kn || !w || (bias && !b)) {
+        free(kn), free(w), free(b);
+        return trn_err_set(err, TRN_E_NOMEM, "run: out of memory packing %s", name);
+    }
+    for (int64_t i = 0; i < k; i++)
+        for (int64_t j = 0; j < n; j++)
+            kn[i * n + j] = lay == TRN_LAYOUT_IN_OUT ? W[i * n + j] : W[j * k + i];
+    rk_pack(prec, kn, k, n, w);
+    free(kn);
+    packed *p = &r->pk[r->npk++];
+    snprintf(p->key, sizeof p->key, "%s", key);
+    p->w = w, p->nw = nw, p->b = b, p->nb = b ? (size_t)n : 0;
+    *out = p;
+    return TRN_OK;
+}
+
+/* y[m, n] = act(x[m, k] W (+ b)) on the chip; x, y NULL in timing-only mode. */
+static trn_status linear(stepctx *sc, trn_run_opprof *p, const float *x, int64_t m, int64_t k,
+                         int64_t n, const char *wname, int e, const float *W, trn_layout lay,
+                         const float *bias, int has_bias, rk_act act, int f32_out, float *y) {
+    rk_op op = {0};
+    op.kind = RK_LINEAR, op.m = m, op.k = k, op.n = n;
+    op.f32_out = f32_out, op.bias = has_bias, op.act = act;
+    op.prec = rk_linear_prec(sc->r->o.prec, k);
+    if (!sc->buf) return launch(sc, &op, NULL, 0, NULL, 0, p);
+    packed *pk = NULL;
+    trn_status s = get_packed(sc->r, wname, e, op.prec, W, lay, bias, k, n, &pk, sc->err);
+    if (s != TRN_OK) return s;
+    double *xd = to_d(x, (size_t)(m * k)), *yd = malloc((size_t)(m * n) * sizeof *yd);
+    if (!xd || !yd) {
+        free(xd), free(yd);
+        return trn_err_set(sc->err, TRN_E_NOMEM, "run: out of memory");
+    }
+    rk_bind in[3] = {{"x", xd, (size_t)(m * k)}, {"w", pk->w, pk->nw}, {"b", pk->b, pk->nb}};
+    rk_bind out[1] = {{"y", yd, (size_t)(m * n)}};
+    s = launch(sc, &op, in, has_bias ? 3 : 2, out, 1, p);
+    if (s == TRN_OK)
+        for (int64_t i = 0; i < m * n; i++) y[i] = (float)yd[i];
+    free(xd), free(yd);
+    return s;
+}
+
+/* A row op with up to three inputs named n0.. (data NULL in timing-only mode). */
+static trn_status rowop(stepctx *sc, trn_run_opprof *p, const rk_op *op, int nin,
+                        const char *const *names, const float *const *data, const size_t *cnt,
+                        float *y, size_t ny) {
+    if (!sc->buf) return launch(sc, op, NULL, 0, NULL, 0, p);
+    rk_bind in[4], out[1];
+    trn_status s = TRN_OK;
+    double *yd = malloc((ny ? ny : 1) * sizeof *yd);
+    int k = 0;
+    for (; k < nin; k++) {
+        in[k].name = names[k], in[k].n = cnt[k], in[k].data = to_d(data[k], cnt[k]);
+        if (!in[k].data) break;
+    }
+    if (!yd || k < nin) {
+        s = trn_err_set(sc->err, TRN_E_NOMEM, "run: out of memory");
+    } else {
+        out[0].name = "y", out[0].data = yd, out[0].n = ny;
+        s = launch(sc, op, in, nin, out, 1, p);
+        if (s == TRN_OK)
+            for (size_t i = 0; i < ny; i++) y[i] = (float)yd[i];
+    }
+    for (int j = 0; j < k; j++) free(in[j].data);
+    free(yd);
+    return s;
+}
+
+static rk_op row_op(rk_kind kind, int64_t m, int64_t n) {
+    rk_op op = {0};
+    op.kind = kind, op.m = m, op.n = n;
+    return op;
+}
+
+static const trn_gtensor *T_(const stepctx *sc, int i) {
+    return &sc->g->tensors[i];
+}
+static float *F_(const stepctx *sc, int i) {
+    return sc->buf && i >= 0 ? (float *)sc->buf[i] : NULL;
+}
+
+/* Can ATTENTION op o run in the lowered kernel (and time it)? 1: chip, 2: time only (approx),
+ * 0: neither. *L gets the keys the kernel is timed with. */
+static int attn_route(const trn_gop *o, int64_t T, int64_t *L) {
+    int64_t ctx = o->pos0 + T, D = o->head_dim;
+    int sinks = o->nin > 5 && o->in[5] >= 0;
+    int timable = D >= 1 && D <= 128 && (T > 1 || o->heads / o->kv_heads <= 128);
+    if (!timable) return 0;
+    int exact = fabs(o->scale * sqrt((double)D) - 1.0) < 1e-9;
+    int win = o->window > 0 && o->window < ctx;
+    *L = ctx;
+    if (!sinks && !win && exact) return 1;
+    if (win && T == 1) *L = o->window;
+    return 2;
+}
+
+static trn_status moe_experts(stepctx *sc, int i, trn_run_opprof *p);
+
+static trn_status exec_op(stepctx *sc, int i, trn_run_opprof *p) {
+    const trn_graph *g = sc->g;
+    const trn_gop *o = &g->ops[i];
+    int64_t Tk = g->step.tokens;
+    if (sc->where[i] == TRN_RUN_FUSED) return TRN_OK;
+    if (sc->where[i] == TRN_RUN_HOST) {
+        if (!sc->buf) return TRN_OK;
+        return trn_ref_op(g, i, sc->buf, sc->err);
+    }
+    const trn_gtensor *y = T_(sc, o->out[0]);
+    int64_t m = y->rank >= 2 ? y->shape[0] : 1, n = y->shape[y->rank - 1];
+    size_t ny = (size_t)trn_gtensor_elems(y);
+    float *yb = F_(sc, o->out[0]);
+    switch (o->kind) {
+    case TRN_OP_LINEAR: {
+        const trn_gtensor *x = T_(sc, o->in[0]), *w = T_(sc, o->in[1]);
+        int64_t k = x->shape[x->rank - 1];
+        int hb = o->nin > 2 && o->in[2] >= 0;
+        rk_act act = RK_ACT_COPY;
+        float *dst = yb;
+        if (sc->fuse[i]) {
+            trn_op_kind ak = g->ops[i + 1].kind;
+            act = ak == TRN_OP_GELU        ? RK_ACT_GELU
+                  : ak == TRN_OP_GELU_TANH ? RK_ACT_GELU_TANH
+                                           : RK_ACT_SILU;
+            dst = F_(sc, g->ops[i + 1].out[0]);
+        }
+        int odt = o->out[0] == g->logits;
+        return linear(sc, p, F_(sc, o->in[0]), m, k, n, w->name, -1, F_(sc, o->in[1]), w->layout,
+                      hb ? F_(sc, o->in[2]) : NULL, hb, act, odt, dst);
+    }
+    case TRN_OP_RMSNORM:
+    case TRN_OP_LAYERNORM: {
+        int ln = o->kind == TRN_OP_LAYERNORM;
+        rk_op op = row_op(ln ? RK_LAYERNORM : RK_RMSNORM, m, n);
+        op.eps = o->eps;
+        const char *nm[3] = {"x", "g", "b"};
+        const float *d[3] = {F_(sc, o->in[0]), F_(sc, o->in[1]), ln ? F_(sc, o->in[2]) : NULL};
+        size_t c[3] = {ny, (size_t)n, (size_t)n};
+        return rowop(sc, p, &op, ln ? 3 : 2, nm, d, c, yb, ny);
+    }
+    case TRN_OP_SOFTMAX: {
+        rk_op op = row_op(RK_SOFTMAX, m, n);
+        const char *nm[1] = {"x"};
+        const float *d[1] = {F_(sc, o->in[0])};
+        size_t c[1] = {ny};
+        return rowop(sc, p, &op, 1, nm, d, c, yb, ny);
+    }
+    case TRN_OP_ADD:
+    case TRN_OP_MUL:
+    case TRN_OP_SWIGLU: {
+        rk_kind lk = o->kind == TRN_OP_ADD ? RK_ADD : o->kind == TRN_OP_MUL ? RK_MUL : RK_SWIGLU;
+        rk_op op = row_op(lk, (int64_t)(ny / (size_t)n), n);
+        int sw = lk == RK_SWIGLU;
+        const char *nm[2] = {sw ? "g" : "a", sw ? "u" : "b"};
+        const float *d[2] = {F_(sc, o->in[0]), F_(sc, o->in[1])};
+        size_t c[2] = {ny, ny};
+        return rowop(sc, p, &op, 2, nm, d, c, yb, ny);
+    }
+    case TRN_OP_ROPE: {
+        rk_op op = row_op(RK_ROPE, Tk, n);
+        op.heads = o->heads, op.head_dim = o->head_dim;
+        int64_t half = o->head_dim / 2;
+        size_t nc = (size_t)(Tk * half);
+        float *cs = NULL, *sn = NULL;
+        if (sc->buf) {
+            cs = malloc(nc * sizeof *cs), sn = malloc(nc * sizeof *sn);
+            if (!cs || !sn) {
+                free(cs), free(sn);
+                return trn_err_set(sc->err, TRN_E_NOMEM, "run: out of memory");
+            }
+            const float *inv = T_(sc, o->in[1])->const_data;
+            for (int64_t t = 0; t < Tk; t++) /* as HF: FP32 angle, cos/sin scaled */
+                for (int64_t j = 0; j < half; j++) {
+                    float ang = (float)(o->pos0 + t) * inv[j];
+                    cs[t * half + j] = (float)(cos((double)ang) * o->scale);
+                    sn[t * half + j] = (float)(sin((double)ang) * o->scale);
+                }
+        }
+        const char *nm[3] = {"x", "cos", "sin"};
+        const float *d[3] = {F_(sc, o->in[0]), cs, sn};
+        size_t c[3] = {ny, nc, nc};
+        trn_status s = rowop(sc, p, &op, 3, nm, d, c, yb, ny);
+        free(cs), free(sn);
+        return s;
+    }
+    case TRN_OP_ATTENTION: {
+        int64_t L = 0, KW = o->kv_heads * o->head_dim;
+        int route = attn_route(o, Tk, &L);
+        rk_op op = row_op(RK_ATTENTION, Tk, 0);
+        op.heads = o->heads, op.kv_heads = o->kv_heads, op.head_dim = o->head_dim;
+        op.q_len = Tk, op.kv_len = L < Tk ? Tk : L;
+        if (route != 1) { /* approx: numerics on the host, the kernel's time */
+            trn_status s = sc->buf ? trn_ref_op(g, i, sc->buf, sc->err) : TRN_OK;
+            if (s != TRN_OK) return s;
+            return launch(sc, &op, NULL, 0, NULL, 0, p);
+        }
+        if (!sc->buf) return launch(sc, &op, NULL, 0, NULL, 0, p);
+        float *kc = F_(sc, o->in[3]), *vc = F_(sc, o->in[4]);
+        memcpy(kc + o->pos0 * KW, F_(sc, o->in[1]), (size_t)(Tk * KW) * sizeof(float));
+        memcpy(vc + o->pos0 * KW, F_(sc, o->in[2]), (size_t)(Tk * KW) * sizeof(float));
+        const char *nm[3] = {"q", "k", "v"};
+        const float *d[3] = {F_(sc, o->in[0]), kc, vc};
+        size_t c[3] = {(size_t)(Tk * o->heads * o->head_dim), (size_t)(L * KW), (size_t)(L * KW)};
+        rk_bind in[3], out[1];
+        double *yd = malloc(ny * sizeof *yd);
+        trn_status s = TRN_OK;
+        int k = 0;
+        for (; k < 3; k++) {
+            in[k].name = nm[k], in[k].n = c[k], in[k].data = to_d(d[k], c[k]);
+            if (!in[k].data) break;
+        }
+        if (!yd || k < 3) {
+            s = trn_err_set(sc->err, TRN_E_NOMEM, "run: out of memory");
+        } else {
+            out[0].name = "o", out[0].data = yd, out[0].n = ny;
+            s = launch(sc, &op, in, 3, out, 1, p);
+            if (s == TRN_OK)
+                for (size_t j = 0; j < ny; j++) yb[j] = (float)yd[j];
+        }
+        for (int j = 0; j < k; j++) free(in[j].data);
+        free(yd);
+        return s;
+    }
+    case TRN_OP_MOE_EXPERTS: return moe_experts(sc, i, p);
+    default:
+        return trn_err_set(sc->err, TRN_E_UNSUPPORTED, "run: op %s has no route",
+                           trn_op_name(o->kind));
+    }
+}
+
+static float sigm(float x) {
+    return 1.0f / (1.0f + expf(-x));
+}
+
+/* MOE_EXPERTS: the tokens routed to each expert gathered (host), its MLP as chip kernels
+ * (Mixtral: gate, up, SWIGLU, down; GPT-OSS: gate_up with bias, the clamped GLU on the host,
+ * down with bias), the weighted combine on the host. Timing-only: balanced routing. */
+static trn_status moe_experts(stepctx *sc, int i, trn_run_opprof *p) {
+    const trn_graph *g = sc->g;
+    const trn_gop *o = &g->ops[i];
+    const trn_gtensor *x = T_(sc, o->in[0]), *w1 = T_(sc, o->in[3]);
+    int64_t T = x->shape[0], H = x->shape[1], K = o->k, E = w1->shape[0];
+    int oai = o->expert == TRN_EXPERT_OAI;
+    int64_t I = oai ? w1->shape[2] / 2 : w1->shape[1], A = T * K;
+    int64_t *cnt = calloc((size_t)E, sizeof *cnt);
+    if (!cnt) return trn_err_set(sc->err, TRN_E_NOMEM, "run: out of memory");
+    const int32_t *ids = sc->buf ? (const int32_t *)sc->buf[o->in[1]] : NULL;
+    const float *wts = F_(sc, o->in[2]);
+    if (ids) {
+        for (int64_t j = 0; j < A; j++) cnt[ids[j]]++;
+    } else {
+        int64_t act = A < E ? A : E, per = A >= E ? cdiv(A, E) : 1;
+        for (int64_t e = 0; e < act; e++) cnt[e] = per;
+    }
+    float *y = F_(sc, o->out[0]);
+    if (y) memset(y, 0, (size_t)(T * H) * sizeof *y);
+    int64_t mx = 0;
+    for (int64_t e = 0; e < E; e++) mx = cnt[e] > mx ? cnt[e] : mx;
+    float *xe = NULL, *ga = NULL, *ua = NULL, *sa = NULL, *d = NULL, *wt = NULL;
+    int64_t *tok = NULL;
+    trn_status s = TRN_OK;
+    if (sc->buf) {
+        size_t c = (size_t)(mx ? mx : 1);
+        xe = malloc(c * (size_t)H * sizeof *xe), ga = malloc(c * (size_t)(2 * I) * sizeof *ga);
+        ua = malloc(c * (size_t)I * sizeof *ua), sa = malloc(c * (size_t)I * sizeof *sa);
+        d = malloc(c * (size_t)H * sizeof *d), wt = malloc(c * sizeof *wt);
+        tok = malloc(c * sizeof *tok);
+        if (!xe || !ga || !ua || !sa || !d || !wt || !tok)
+            s = trn_err_set(sc->err, TRN_E_NOMEM, "run: out of memory");
+    }
+    const char *n3 = T_(sc, o->in[3])->name, *n4 = T_(sc, o->in[4])->name,
+               *n5 = T_(sc, o->in[5])->name;
+    const float *W3 = F_(sc, o->in[3]), *W4 = F_(sc, o->in[4]), *W5 = F_(sc, o->in[5]);
+    const float *W6 = oai ? F_(sc, o->in[6]) : NULL;
+    for (int64_t e = 0; e < E && s == TRN_OK; e++) {
+        int64_t c = cnt[e];
+        if (!c) continue;
+        if (sc->buf) {
+            int64_t r = 0;
+            for (int64_t j = 0; j < A; j++)
+                if (ids[j] == e) {
+                    tok[r] = j / K, wt[r] = wts[j];
+                    memcpy(xe + r * H, F_(sc, o->in[0]) + tok[r] * H, (size_t)H * sizeof *xe);
+                    r++;
+                }
+        }
+        int fe = (int)e;
+        if (!oai) { /* w1, w3 [E, I, H], w2 [E, H, I], all OUT_IN */
+            s = linear(sc, p, xe, c, H, I, n3, fe, W3 ? W3 + e * I * H : NULL, TRN_LAYOUT_OUT_IN,
+                       NULL, 0, RK_ACT_COPY, 0, ga);
+            if (s == TRN_OK)
+                s = linear(sc, p, xe, c, H, I, n4, fe, W4 ? W4 + e * I * H : NULL,
+                           TRN_LAYOUT_OUT_IN, NULL, 0, RK_ACT_COPY, 0, ua);
+            if (s == TRN_OK) {
+                rk_op op = row_op(RK_SWIGLU, c, I);
+                const char *nm[2] = {"g", "u"};
+                const float *dd[2] = {ga, ua};
+                size_t cc[2] = {(size_t)(c * I), (size_t)(c * I)};
+                s = rowop(sc, p, &op, 2, nm, dd, cc, sa, (size_t)(c * I));
+            }
+            if (s == TRN_OK)
+                s = linear(sc, p, sa, c, I, H, n5, fe, W5 ? W5 + e * H * I : NULL,
+                           TRN_LAYOUT_OUT_IN, NULL, 0, RK_ACT_COPY, 0, d);
+        } else { /* gate_up [E, H, 2I] + bias [E, 2I], down [E, I, H] + bias [E, H], IN_OUT */
+            s = linear(sc, p, xe, c, H, 2 * I, n3, fe, W3 ? W3 + e * H * 2 * I : NULL,
+                       TRN_LAYOUT_IN_OUT, W4 ? W4 + e * 2 * I : NULL, 1, RK_ACT_COPY, 0, ga);
+            if (s == TRN_OK && sc->buf) {
+                float al = (float)o->alpha, li = (float)o->limit;
+                for (int64_t r = 0; r < c; r++)
+                    for (int64_t j = 0; j < I; j++) {
+                        float gg = ga[r * 2 * I + 2 * j], uu = ga[r * 2 * I + 2 * j + 1];
+                        gg = gg > li ? li : gg;
+                        uu = uu > li ? li : uu < -li ? -li : uu;
+                        sa[r * I + j] = (uu + 1.0f) * (gg * sigm(al * gg));
+                    }
+            }
+            if (s == TRN_OK)
+                s = linear(sc, p, sa, c, I, H, n5, fe, W5 ? W5 + e * I * H : NULL,
+                           TRN_LAYOUT_IN_OUT, W6 ? W6 + e * H : NULL, 1, RK_ACT_COPY, 0, d);
+        }
+        if (s == TRN_OK && sc->buf)
+            for (int64_t r = 0; r < c; r++)
+                for (int64_t h = 0; h < H; h++) y[tok[r] * H + h] += wt[r] * d[r * H + h];
+    }
+    free(cnt), free(xe), free(ga), free(ua), free(sa), free(d), free(wt), free(tok);
+    return s;
+}
+
+/* ---- a step --------------------------------------------------------------------------------- */
+
+static trn_status kv_get(trn_run *r, const trn_gtensor *t, float **out, trn_err *err) {
+    for (int i = 0; i < r->nkv; i++)
+        if (!strcmp(r->kv[i].name, t->name)) {
+            *out = r->kv[i].data;
+            return TRN_OK;
+        }
+    if (r->nkv == r->capkv) {
+        int cap = r->capkv ? 2 * r->capkv : 16;
+        kvbuf *nk = realloc(r->kv, (size_t)cap * sizeof *nk);
+        if (!nk) return trn_err_set(err, TRN_E_NOMEM, "run: out of memory");
+        r->kv = nk, r->capkv = cap;
+    }
+    kvbuf *k = &r->kv[r->nkv];
+    snprintf(k->name, sizeof k->name, "%s", t->name);
+    k->width = t->shape[1];
+    k->data = calloc((size_t)(r->max_ctx * k->width), sizeof(float));
+    if (!k->data) return trn_err_set(err, TRN_E_NOMEM, "run: out of memory (KV cache)");
+    r->nkv++;
+    *out = k->data;
+    return TRN_OK;
+}
+
+static void route(stepctx *sc) {
+    const trn_graph *g = sc->g;
+    int *uses = calloc((size_t)g->ntensors, sizeof *uses);
+    if (uses)
+        for (int i = 0; i < g->nops; i++)
+            for (int j = 0; j < g->ops[i].nin; j++)
+                if (g->ops[i].in[j] >= 0) uses[g->ops[i].in[j]]++;
+    for (int i = 0; i < g->nops; i++) {
+        const trn_gop *o = &g->ops[i];
+        int64_t L;
+        switch (o->kind) {
+        case TRN_OP_LINEAR:
+        case TRN_OP_RMSNORM:
+        case TRN_OP_LAYERNORM:
+        case TRN_OP_SOFTMAX:
+        case TRN_OP_ADD:
+        case TRN_OP_MUL:
+        case TRN_OP_SWIGLU:
+        case TRN_OP_ROPE:
+        case TRN_OP_MOE_EXPERTS: sc->where[i] = TRN_RUN_CHIP; break;
+        case TRN_OP_ATTENTION: {
+            int a = attn_route(o, g->step.tokens, &L);
+            sc->where[i] = a == 1 ? TRN_RUN_CHIP : a == 2 ? TRN_RUN_APPROX : TRN_RUN_HOST;
+            break;
+        }
+        default: sc->where[i] = TRN_RUN_HOST; break;
+        }
+        if (o->kind == TRN_OP_LINEAR && i + 1 < g->nops && uses && uses[o->out[0]] == 1) {
+            const trn_gop *a = &g->ops[i + 1];
+            if ((a->kind == TRN_OP_GELU || a->kind == TRN_OP_GELU_TANH || a->kind == TRN_OP_SILU) &&
+                a->in[0] == o->out[0]) {
+                sc->fuse[i] = 1;
+                sc->where[i + 1] = TRN_RUN_FUSED;
+                i++;
+            }
+        }
+    }
+    free(uses);
+}
+
+static trn_status bind_all(stepctx *sc, const int32_t *tokens) {
+    const trn_graph *g = sc->g;
+    trn_run *r = sc->r;
+    for (int i = 0; i < g->ntensors; i++) {
+        const trn_gtensor *t = &g->tensors[i];
+        switch (t->role) {
+        case TRN_ROLE_WEIGHT:
+            sc->buf[i] = trn_weights_data(r->w, t->name, NULL);
+            if (!sc->buf[i])
+                return trn_err_set(sc->err, TRN_E_INVALID, "run: the weights have no tensor '%s'",
+                                   t->name);
+            break;
+        case TRN_ROLE_CONST: sc->buf[i] = (void *)t->const_data; break;
+        case TRN_ROLE_KV_CACHE: {
+            float *kv = NULL;
+            trn_status s = kv_get(r, t, &kv, sc->err);
+            if (s != TRN_OK) return s;
+            sc->buf[i] = kv;
+            break;
+        }
+        case TRN_ROLE_INPUT:
+        case TRN_ROLE_ACTIVATION:
+        case TRN_ROLE_OUTPUT: {
+            int64_t n = trn_gtensor_elems(t);
+            sc->buf[i] = calloc((size_t)(n ? n : 1), 4);
+            if (!sc->buf[i]) return trn_err_set(sc->err, TRN_E_NOMEM, "run: out of memory");
+            sc->own[i] = 1;
+            if (t->role == TRN_ROLE_INPUT) memcpy(sc->buf[i], tokens, (size_t)n * 4);
+            break;
+        }
+        }
+    }
+    return TRN_OK;
+}
+
+trn_status trn_run_step(trn_run *r, const int32_t *tokens, int64_t T, float *logits,
+                        trn_run_prof *prof, trn_run_progress_fn cb, void *ctx, int64_t step,
+                        int64_t steps, trn_err *err) {
+    if (prof) memset(prof, 0, sizeof *prof);
+    const trn_model_config *cfg = r->cfg;
+    int fn = !r->o.timing_only;
+    if (r->max_ctx == 0) r->max_ctx = cfg->max_positions > 0 ? cfg->max_positions : r->pos + T;
+    if (T < 1 || r->pos + T > r->max_ctx)
+        return trn_err_set(err, TRN_E_RANGE,
+                           "run: %lld tokens at position %lld (the KV cache holds %lld)",
+                           (long long)T, (long long)r->pos, (long long)r->max_ctx);
+    if (fn) {
+        if (!tokens) return trn_err_set(err, TRN_E_INVALID, "run: no token ids");
+        for (int64_t t = 0; t < T; t++)
+            if (tokens[t] < 0 || tokens[t] >= cfg->vocab)
+                return trn_err_set(err, TRN_E_RANGE, "run: token %lld is id %d, expected 0..%lld",
+                                   (long long)t, tokens[t], (long long)cfg->vocab - 1);
+    }
+    trn_step st = {T, r->pos, r->max_ctx, 0};
+    trn_graph *g = NULL;
+    trn_status s = trn_graph_build(r->m, &st, &g, err);
+    if (s != TRN_OK) return s;
+    stepctx sc = {r, g, NULL, NULL, NULL, NULL, err};
+    sc.where = calloc((size_t)g->nops, sizeof *sc.where);
+    sc.fuse = calloc((size_t)g->nops, sizeof *sc.fuse);
+    trn_run_opprof *ops = calloc((size_t)g->nops, sizeof *ops);
+    if (fn) {
+        sc.buf = calloc((size_t)g->ntensors, sizeof *sc.buf);
+        sc.own = calloc((size_t)g->ntensors, 1);
+    }
+    if (!sc.where || !sc.fuse || !ops || (fn && (!sc.buf || !sc.own))) {
+        s = trn_err_set(err, TRN_E_NOMEM, "run: out of memory");
+        goto done;
+    }
+    route(&sc);
+    if (fn && (s = bind_all(&sc, tokens)) != TRN_OK) goto done;
+    double total = 0;
+    for (int i = 0; i < g->nops && s == TRN_OK; i++) {
+        const trn_gop *o = &g->ops[i];
+        trn_run_opprof *p = &ops[i];
+        const char *nm = g->tensors[o->out[0]].name;
+        snprintf(p->name, sizeof p->name, "%s", nm);
+        const char *dot = o->layer >= 0 && nm[0] == 'l' ? strchr(nm, '.') : NULL;
+        snprintf(p->cls, sizeof p->cls, "%s", dot ? dot + 1 : nm);
+        p->kind = trn_op_name(o->kind), p->layer = o->layer, p->where = (trn_run_where)sc.where[i];
+        p->prec = -1;
+        if (cb) cb(ctx, step, steps, i, g->nops);
+        s = exec_op(&sc, i, p);
+        total += p->time_ns;
+        if (s == TRN_OK && fn && r->o.on_op)
+            r->o.on_op(r->o.on_op_ctx, nm, sc.buf[o->out[0]],
+                       trn_gtensor_elems(&g->tensors[o->out[0]]));
+    }
+    if (s != TRN_OK) goto done;
+    if (fn && logits) {
+        const trn_gtensor *lt = &g->tensors[g->logits];
+        int64_t n = trn_gtensor_elems(lt);
+        memcpy(logits, (float *)sc.buf[g->logits] + (n - cfg->vocab),
+               (size_t)cfg->vocab * sizeof(float));
+    }
+    r->pos += T;
+    if (prof) {
+        prof->steps = 1, prof->tokens = T, prof->time_ns = total;
+        prof->nops = g->nops, prof->ops = ops;
+        ops = NULL;
+    }
+done:
+    if (sc.buf)
+        for (int i = 0; i < g->ntensors; i++)
+            if (sc.own[i]) free(sc.buf[i]);
+    free(sc.buf), free(sc.own), free(sc.where), free(sc.fuse), free(ops);
+    trn_graph_destroy(g);
+    return s;
+}
+
+/* ---- generation ----------------------------------------------------------------------------- */
+
+static trn_status accumulate(trn_run_prof *dst, trn_run_prof *src, trn_err *err) {
+    if (!dst->ops) {
+        *dst = *src;
+        memset(src, 0, sizeof *src);
+        return TRN_OK;
+    }
+    if (dst->nops != src->nops)
+        return trn_err_set(err, TRN_E_INVALID, "run: decode steps with %d and %d ops", dst->nops,
+                           src->nops);
+    dst->steps += src->steps, dst->tokens += src->tokens, dst->time_ns += src->time_ns;
+    for (int i = 0; i < dst->nops; i++) {
+        trn_run_opprof *a = &dst->ops[i];
+        const trn_run_opprof *b = &src->ops[i];
+        a->launches += b->launches, a->time_ns += b->time_ns, a->flops += b->flops;
+        a->mfu_ns += b->mfu_ns, a->hbm_bytes += b->hbm_bytes;
+        if (b->bound_ns > a->bound_ns) a->bound_ns = b->bound_ns, a->bound = b->bound;
+    }
+    trn_run_prof_fini(src);
+    return TRN_OK;
+}
+
+void trn_run_result_fini(trn_run_result *res) {
+    if (!res) return;
+    free(res->tokens);
+    free(res->logits);
+    trn_run_prof_fini(&res->prefill);
+    trn_run_prof_fini(&res->decode);
+    memset(res, 0, sizeof *res);
+}
+
+trn_status trn_run_generate(trn_run *r, const int32_t *prompt, int64_t n, int64_t max_new,
+                            const trn_sampling *s, int want_logits, trn_run_progress_fn cb,
+                            void *ctx, trn_run_result *out, trn_err *err) {
+    memset(out, 0, sizeof *out);
+    const trn_model_config *cfg = r->cfg;
+    int fn = !r->o.timing_only;
+    if (n < 1 || max_new < 1)
+        return trn_err_set(err, TRN_E_RANGE,
+                           "run: %lld prompt tokens, max_new %lld (expected "
+                           ">= 1 each)",
+                           (long long)n, (long long)max_new);
+    int64_t need = r->pos + n + max_new - 1;
+    if (cfg->max_positions > 0 && need > cfg->max_positions)
+        return trn_err_set(err, TRN_E_RANGE,
+                           "run: %lld prompt tokens + %lld new need %lld positions, %s allows "
+                           "%lld",
+                           (long long)n, (long long)max_new, (long long)need, cfg->name,
+                           (long long)cfg->max_positions);
+    if (r->max_ctx == 0) r->max_ctx = need;
+    if (need > r->max_ctx)
+        return trn_err_set(err, TRN_E_RANGE, "run: %lld positions needed, the KV cache holds %lld",
+                           (long long)need, (long long)r->max_ctx);
+    int64_t V = cfg->vocab;
+    double t0 = wall_s();
+    out->prompt_len = n, out->steps = max_new, out->vocab = V;
+    float *lg = fn ? malloc((size_t)V * sizeof *lg) : NULL;
+    if (fn) {
+        out->tokens = malloc((size_t)max_new * sizeof *out->tokens);
+        if (want_logits) out->logits = malloc((size_t)(max_new * V) * sizeof *out->logits);
+    }
+    trn_status st = TRN_OK;
+    if (fn && (!lg || !out->tokens || (want_logits && !out->logits)))
+        st = trn_err_set(err, TRN_E_NOMEM, "run: out of memory");
+    if (st == TRN_OK) st = trn_run_step(r, prompt, n, lg, &out->prefill, cb, ctx, 0, max_new, err);
+    int32_t tok = 0;
+    for (int64_t i = 0; st == TRN_OK; i++) {
+        if (fn) {
+            if (out->logits) memcpy(out->logits + i * V, lg, (size_t)V * sizeof *lg);
+            tok = trn_sample(lg, V, s, (uint64_t)i, NULL);
+            out->tokens[i] = tok;
+        }
+        if (i + 1 == max_new) break;
+        trn_run_prof sp;
+        st = trn_run_step(r, fn ? &tok : NULL, 1, lg, &sp, cb, ctx, i + 1, max_new, err);
+        if (st == TRN_OK) st = accumulate(&out->decode, &sp, err);
+    }
+    free(lg);
+    if (st != TRN_OK) {
+        trn_run_result_fini(out);
+        return st;
+    }
+    out->ttft_ns = out->prefill.time_ns;
+    out->tpot_ns = out->decode.steps ? out->decode.time_ns / (double)out->decode.steps : 0;
+    out->tokens_per_s = out->tpot_ns > 0   ? 1e9 / out->tpot_ns
+                        : out->ttft_ns > 0 ? (double)n * 1e9 / out->ttft_ns
+                                           : 0;
+    out->wall_s = wall_s() - t0;
+    return TRN_OK;
+}

@@ -1,0 +1,148 @@
+/* The model runner's kernel side: rk_op to trn_lower_op, the runtime's functional or
+ * timing-only path, the per-core piece of a split op, weight packing, the runtime wrappers of
+ * run.h. Left out: everything about the graph (graph_run.c). */
+#include <string.h>
+
+#include "run_impl.h"
+#include "trnsim/lower.h"
+#include "trnsim/runtime.h"
+
+static int64_t cdiv(int64_t a, int64_t b) {
+    return (a + b - 1) / b;
+}
+
+static trn_lower_op lower_of(const rk_op *k) {
+    static const trn_lower_kind kinds[] = {
+        TRN_LOWER_LINEAR, TRN_LOWER_RMSNORM, TRN_LOWER_LAYERNORM, TRN_LOWER_SOFTMAX,  TRN_LOWER_ADD,
+        TRN_LOWER_MUL,    TRN_LOWER_SWIGLU,  TRN_LOWER_ROPE,      TRN_LOWER_ATTENTION};
+    static const trn_act_func acts[] = {TRN_ACT_COPY, TRN_ACT_GELU, TRN_ACT_GELU_APPRX_TANH,
+                                        TRN_ACT_SILU};
+    trn_lower_op op = {0};
+    op.kind = kinds[k->kind];
+    op.dtype = TRN_DTYPE_BF16;
+    op.out_dtype = k->f32_out ? TRN_DTYPE_F32 : TRN_DTYPE_BF16;
+    op.m = k->m, op.k = k->k, op.n = k->n;
+    op.prec = (trn_precision)k->prec;
+    op.bias = k->bias;
+    op.act = acts[k->act];
+    op.eps = k->eps;
+    op.heads = k->heads, op.kv_heads = k->kv_heads, op.head_dim = k->head_dim;
+    op.q_len = k->q_len, op.kv_len = k->kv_len;
+    return op;
+}
+
+/* The per-core piece of op under an even split over c cores (run.h). */
+static void piece(const trn_lower_op *op, int64_t c, trn_lower_op *pc) {
+    *pc = *op;
+    if (c <= 1) return;
+    if (op->kind == TRN_LOWER_LINEAR) {
+        if (op->n >= 512 * c)
+            pc->n = cdiv(cdiv(op->n, 512), c) * 512;
+        else if (op->m >= 128 * c)
+            pc->m = cdiv(cdiv(op->m, 128), c) * 128;
+        else
+            pc->n = cdiv(op->n, c);
+        if (pc->n > op->n) pc->n = op->n;
+        if (pc->m > op->m) pc->m = op->m;
+    } else if (op->kind == TRN_LOWER_ATTENTION) {
+        int64_t g = op->heads / op->kv_heads;
+        pc->kv_heads = cdiv(op->kv_heads, c);
+        pc->heads = pc->kv_heads * g;
+    } else {
+        pc->m = cdiv(op->m, c);
+    }
+}
+
+trn_status rk_launch(trn_runtime *rt, int cores, const rk_op *k, const rk_bind *in, int nin,
+                     rk_bind *out, int nout, rk_prof *p, trn_err *err) {
+    trn_lower_op op = lower_of(k);
+    trn_op_profile pr;
+    trn_binding bi[8], bo[2];
+    if (nin > 8 || nout > 2) return trn_err_set(err, TRN_E_INVALID, "run: too many bindings");
+    for (int i = 0; i < nin; i++) bi[i] = (trn_binding){in[i].name, in[i].data, in[i].n};
+    for (int i = 0; i < nout; i++) bo[i] = (trn_binding){out[i].name, out[i].data, out[i].n};
+    trn_status s = in ? trn_runtime_run(rt, &op, bi, nin, bo, nout, &pr, err)
+                      : trn_runtime_time(rt, &op, &pr, err);
+    if (s != TRN_OK) return s;
+    if (cores > 1) {
+        trn_lower_op pc;
+        piece(&op, cores, &pc);
+        s = trn_runtime_time(rt, &pc, &pr, err);
+        if (s != TRN_OK) return trn_err_prefix(err, "per-core piece: ");
+    }
+    p->time_ns = pr.time_ns;
+    p->flops = pr.flops;
+    p->pe_mfu = pr.pe_mfu;
+    p->bound = (int)pr.bound;
+    p->hbm_bytes = pr.hbm_read_bytes + pr.hbm_write_bytes;
+    return TRN_OK;
+}
+
+size_t rk_packed_elems(int64_t k, int64_t n) {
+    return (size_t)(cdiv(n, TRN_LOWER_PANEL) * k * TRN_LOWER_PANEL);
+}
+
+void rk_pack(int prec, const double *kn, int64_t k, int64_t n, double *out) {
+    if (prec == TRN_PREC_MXFP8)
+        trn_lower_pack_mx_panels(kn, k, n, out);
+    else
+        trn_lower_pack_panels(kn, k, n, out);
+}
+
+int rk_linear_prec(int prec, int64_t k) {
+    return prec == TRN_PREC_MXFP8 && k % 512 ? TRN_PREC_BF16 : prec;
+}
+
+trn_status rk_check_prec(trn_runtime *rt, int prec, trn_err *err) {
+    if (prec < 0 || prec >= TRN_PREC_COUNT)
+        return trn_err_set(err, TRN_E_INVALID, "run: precision %d is unknown", prec);
+    trn_lower_op probe = {0};
+    probe.kind = TRN_LOWER_LINEAR, probe.m = 1, probe.k = 512, probe.n = 512;
+    probe.dtype = probe.out_dtype = TRN_DTYPE_BF16, probe.prec = (trn_precision)prec,
+    probe.act = TRN_ACT_COPY;
+    trn_err e2 = {0};
+    if (trn_lower_check(&probe, trn_runtime_target(rt), &e2) != TRN_OK)
+        return trn_err_set(err, TRN_E_UNSUPPORTED,
+                           "precision %s is not available on %s (NeuronCore-%s): %s",
+                           trn_precision_name((trn_precision)prec), trn_runtime_chip(rt)->name,
+                           trn_runtime_target(rt)->name, e2.msg);
+    return TRN_OK;
+}
+
+int rk_cores(const trn_runtime *rt) {
+    int c = (int)trn_runtime_chip(rt)->cores.value;
+    return c >= 1 ? c : 1;
+}
+
+const char *rk_chip_name(const trn_runtime *rt) {
+    return trn_runtime_chip(rt)->name;
+}
+
+/* ---- run.h wrappers ----------------------------------------------------------------------- */
+
+trn_status trn_run_runtime_create(const trn_hw *hw, const char *chip, trn_runtime **out,
+                                  trn_err *err) {
+    return trn_runtime_create(hw, chip, out, err);
+}
+
+void trn_run_runtime_destroy(trn_runtime *rt) {
+    trn_runtime_destroy(rt);
+}
+
+int trn_run_runtime_programs(const trn_runtime *rt) {
+    int n = 0;
+    trn_runtime_cache_stats(rt, &n, NULL, NULL);
+    return n;
+}
+
+int trn_run_precision_find(const char *name) {
+    return trn_precision_find(name);
+}
+
+const char *trn_run_precision_name(int prec) {
+    return trn_precision_name((trn_precision)prec);
+}
+
+const char *trn_run_engine_short(int e) {
+    return trn_engine_short((trn_engine)e);
+}

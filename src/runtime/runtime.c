@@ -1,0 +1,281 @@
+/* The runtime: a program cache keyed by the op's lowering key on one chip, the functional and
+ * timing-only paths of an op, profiles, and the planner's op costs (an op split evenly over the
+ * chip's cores, one piece timed). Left out: functional multi-core runs, model graphs (the model
+ * runner, graph_run.c), weight residency across ops (each functional run binds its own HBM). */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "trnsim/core.h"
+#include "trnsim/runtime.h"
+#include "trnsim/timing.h"
+
+typedef struct rt_entry {
+    char key[320];
+    trn_program *prog;
+    int timed;
+    trn_op_profile prof;
+} rt_entry;
+
+struct trn_runtime {
+    const trn_hw_chip *chip;
+    trn_isa_target target;
+    rt_entry *e;
+    int n, cap;
+    uint64_t hits, misses;
+};
+
+static double wall_s(void) {
+    struct timespec ts;
+    timespec_get(&ts, TIME_UTC);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+trn_status trn_runtime_create(const trn_hw *hw, const char *chip, trn_runtime **out, trn_err *err) {
+    *out = NULL;
+    const trn_hw_chip *hc = hw && chip ? trn_hw_chip_get(hw, chip) : NULL;
+    if (!hc || !hc->core)
+        return trn_err_set(err, TRN_E_NOTFOUND,
+                           "runtime: chip '%s' is not in the hardware catalog (try `trnsim info`)",
+                           chip ? chip : "(null)");
+    trn_runtime *rt = calloc(1, sizeof *rt);
+    if (!rt) return trn_err_set(err, TRN_E_NOMEM, "runtime: out of memory");
+    rt->chip = hc;
+    trn_status s = trn_isa_target_from_core(hc->core, &rt->target, err);
+    if (s != TRN_OK) {
+        free(rt);
+        return s;
+    }
+    *out = rt;
+    return TRN_OK;
+}
+
+void trn_runtime_destroy(trn_runtime *rt) {
+    if (!rt) return;
+    for (int i = 0; i < rt->n; i++) trn_program_destroy(rt->e[i].prog);
+    free(rt->e);
+    free(rt);
+}
+
+const trn_isa_target *trn_runtime_target(const trn_runtime *rt) {
+    return &rt->target;
+}
+const trn_hw_chip *trn_runtime_chip(const trn_runtime *rt) {
+    return rt->chip;
+}
+
+void trn_runtime_cache_stats(const trn_runtime *rt, int *programs, uint64_t *hits,
+                             uint64_t *misses) {
+    if (programs) *programs = rt->n;
+    if (hits) *hits = rt->hits;
+    if (misses) *misses = rt->misses;
+}
+
+static trn_status lookup(trn_runtime *rt, const trn_lower_op *op, rt_entry **out, trn_err *err) {
+    char key[320];
+    trn_lower_key(op, key, sizeof key);
+    for (int i = 0; i < rt->n; i++)
+        if (!strcmp(rt->e[i].key, key)) {
+            rt->hits++;
+            *out = &rt->e[i];
+            return TRN_OK;
+        }
+    rt->misses++;
+    double t0 = wall_s();
+    trn_program *p = NULL;
+    trn_status s = trn_lower_compile(op, &rt->target, &p, err);
+    if (s != TRN_OK) return s;
+    if (rt->n == rt->cap) {
+        int cap = rt->cap ? 2 * rt->cap : 16;
+        rt_entry *ne = realloc(rt->e, (size_t)cap * sizeof *ne);
+        if (!ne) {
+            trn_program_destroy(p);
+            return trn_err_set(err, TRN_E_NOMEM, "runtime: out of memory");
+        }
+        rt->e = ne;
+        rt->cap = cap;
+    }
+    rt_entry *e = &rt->e[rt->n++];
+    memset(e, 0, sizeof *e);
+    snprintf(e->key, sizeof e->key, "%s", key);
+    e->prog = p;
+    e->prof.kind = op->kind;
+    e->prof.compile_wall_s = wall_s() - t0;
+    e->prof.instrs = p->ninstrs;
+    e->prof.flops = trn_lower_flops(op);
+    *out = e;
+    return TRN_OK;
+}
+
+trn_status trn_runtime_program(trn_runtime *rt, const trn_lower_op *op, const trn_program **out,
+                               trn_err *err) {
+    rt_entry *e;
+    *out = NULL;
+    trn_status s = lookup(rt, op, &e, err);
+    if (s == TRN_OK) *out = e->prog;
+    return s;
+}
+
+static trn_status time_entry(trn_runtime *rt, rt_entry *e, trn_err *err) {
+    if (e->timed) return TRN_OK;
+    double t0 = wall_s();
+    trn_timing *tm = NULL;
+    trn_status s = trn_timing_run(e->prog, rt->chip->core, rt->chip, NULL, &tm, err);
+    if (s != TRN_OK) return s;
+    const trn_timing_report *r = trn_timing_report_get(tm);
+    trn_op_profile *p = &e->prof;
+    p->time_ns = r->total_ns;
+    p->bound = r->bound;
+    p->pe_mfu = r->pe_mfu;
+    p->pe_hfu = r->pe_hfu;
+    p->hbm_read_bytes = r->hbm_to_sbuf_bytes;
+    p->hbm_write_bytes = r->sbuf_to_hbm_bytes;
+    for (int i = 0; i < TRN_TIMING_ENGINES; i++) p->engine_busy_ns[i] = r->engine[i].busy_ns;
+    trn_timing_destroy(tm);
+    p->timing_wall_s = wall_s() - t0;
+    e->timed = 1;
+    return TRN_OK;
+}
+
+trn_status trn_runtime_time(trn_runtime *rt, const trn_lower_op *op, trn_op_profile *prof,
+                            trn_err *err) {
+    rt_entry *e;
+    uint64_t misses = rt->misses;
+    trn_status s = lookup(rt, op, &e, err);
+    if (s == TRN_OK) s = time_entry(rt, e, err);
+    if (s == TRN_OK && prof) {
+        *prof = e->prof;
+        if (rt->misses == misses) prof->compile_wall_s = prof->timing_wall_s = 0;
+    }
+    return s;
+}
+
+trn_status trn_runtime_run(trn_runtime *rt, const trn_lower_op *op, const trn_binding *in, int nin,
+                           trn_binding *out, int nout, trn_op_profile *prof, trn_err *err) {
+    rt_entry *e;
+    trn_status s = lookup(rt, op, &e, err);
+    if (s != TRN_OK) return s;
+    const trn_program *p = e->prog;
+    const char *kn = trn_lower_kind_name(op->kind);
+    /* every input given exactly once, every name known, counts right */
+    for (int i = 0; i < p->ntensors; i++) {
+        const trn_tensor *t = &p->tensors[i];
+        if (t->role != TRN_ROLE_INPUT) continue;
+        int given = 0;
+        for (int j = 0; j < nin; j++) given += in[j].name && !strcmp(in[j].name, t->name);
+        if (given != 1)
+            return trn_err_set(err, TRN_E_INVALID, "%s: input '%s' %s", kn, t->name,
+                               given ? "is bound more than once" : "is not bound");
+    }
+    trn_core *c = NULL;
+    s = trn_core_create(p, &rt->target, NULL, &c, err);
+    if (s != TRN_OK) return s;
+    for (int j = 0; j < nin + nout && s == TRN_OK; j++) {
+        const trn_binding *b = j < nin ? &in[j] : &out[j - nin];
+        int ti = b->name ? trn_core_tensor_find(c, b->name) : -1;
+        trn_tensor_role want = j < nin ? TRN_ROLE_INPUT : TRN_ROLE_OUTPUT;
+        if (ti < 0 || p->tensors[ti].role != want) {
+            s = trn_err_set(err, TRN_E_INVALID, "%s: the kernel has no %s named '%s'", kn,
+                            j < nin ? "input" : "output", b->name ? b->name : "(null)");
+            break;
+        }
+        size_t need = 1;
+        for (int d = 0; d < p->tensors[ti].rank; d++) need *= (size_t)p->tensors[ti].shape[d];
+        if (b->n != need) {
+            s = trn_err_set(err, TRN_E_INVALID, "%s: tensor '%s' has %zu elements, %zu given", kn,
+                            b->name, need, b->n);
+            break;
+        }
+        if (j < nin) s = trn_core_tensor_write(c, ti, b->data, b->n, err);
+    }
+    if (s == TRN_OK) s = trn_core_run(c, err);
+    for (int j = 0; j < nout && s == TRN_OK; j++)
+        s = trn_core_tensor_read(c, trn_core_tensor_find(c, out[j].name), out[j].data, out[j].n,
+                                 NULL, err);
+    trn_core_destroy(c);
+    if (s == TRN_OK) s = time_entry(rt, e, err);
+    if (s == TRN_OK && prof) *prof = e->prof;
+    return s;
+}
+
+/* ---- op costs ------------------------------------------------------------------------------ */
+
+static trn_status seconds_of(trn_runtime *rt, const trn_lower_op *op, double *seconds,
+                             trn_err *err) {
+    trn_op_profile p;
+    trn_status s = trn_runtime_time(rt, op, &p, err);
+    *seconds = s == TRN_OK ? p.time_ns * 1e-9 : 0;
+    return s;
+}
+
+static int64_t cdiv(int64_t a, int64_t b) {
+    return (a + b - 1) / b;
+}
+
+static int64_t chip_cores(const trn_runtime *rt) {
+    int64_t c = (int64_t)rt->chip->cores.value;
+    return c >= 1 ? c : 1;
+}
+
+void trn_runtime_gemm_split(const trn_runtime *rt, int64_t m, int64_t n, int64_t *pm, int64_t *pn) {
+    int64_t c = chip_cores(rt);
+    *pm = m, *pn = n;
+    if (n >= 512 * c)
+        *pn = cdiv(cdiv(n, 512), c) * 512;
+    else if (m >= 128 * c)
+        *pm = cdiv(cdiv(m, 128), c) * 128;
+    else
+        *pn = cdiv(n, c);
+}
+
+trn_status trn_runtime_op_seconds(trn_runtime *rt, const trn_lower_op *op, double *seconds,
+                                  trn_err *err) {
+    trn_lower_op piece = *op;
+    int64_t c = chip_cores(rt);
+    switch (op->kind) {
+    case TRN_LOWER_LINEAR: trn_runtime_gemm_split(rt, op->m, op->n, &piece.m, &piece.n); break;
+    case TRN_LOWER_ATTENTION:
+        if (op->kv_heads >= 1 && op->heads % op->kv_heads == 0) {
+            piece.kv_heads = cdiv(op->kv_heads, c);
+            piece.heads = piece.kv_heads * (op->heads / op->kv_heads);
+        } /* else invalid: the lowering's check names it */
+        break;
+    default: piece.m = cdiv(op->m, c); break;
+    }
+    return seconds_of(rt, &piece, seconds, err);
+}
+
+trn_status trn_runtime_gemm_seconds(trn_runtime *rt, int64_t m, int64_t k, int64_t n,
+                                    trn_precision prec, double *seconds, trn_err *err) {
+    trn_lower_op op = {0};
+    op.kind = TRN_LOWER_LINEAR;
+    op.m = m, op.k = k, op.n = n, op.prec = prec;
+    op.dtype = op.out_dtype = TRN_DTYPE_BF16;
+    op.act = TRN_ACT_COPY;
+    return trn_runtime_op_seconds(rt, &op, seconds, err);
+}
+
+trn_status trn_runtime_attention_seconds(trn_runtime *rt, int64_t heads, int64_t kv_heads,
+                                         int64_t head_dim, int64_t q_len, int64_t kv_len,
+                                         double *seconds, trn_err *err) {
+    trn_lower_op op = {0};
+    op.kind = TRN_LOWER_ATTENTION;
+    op.dtype = op.out_dtype = TRN_DTYPE_BF16;
+    op.heads = heads, op.kv_heads = kv_heads, op.head_dim = head_dim;
+    op.m = op.q_len = q_len, op.kv_len = kv_len;
+    return trn_runtime_op_seconds(rt, &op, seconds, err);
+}
+
+trn_status trn_runtime_rowop_seconds(trn_runtime *rt, trn_lower_kind kind, int64_t m, int64_t n,
+                                     double *seconds, trn_err *err) {
+    if (kind == TRN_LOWER_LINEAR || kind == TRN_LOWER_ATTENTION || kind == TRN_LOWER_ROPE) {
+        *seconds = 0;
+        return trn_err_set(err, TRN_E_INVALID, "runtime: %s is not a row op",
+                           trn_lower_kind_name(kind));
+    }
+    trn_lower_op op = {0};
+    op.kind = kind;
+    op.m = m, op.n = n, op.eps = 1e-5;
+    op.dtype = op.out_dtype = TRN_DTYPE_BF16;
+    return trn_runtime_op_seconds(rt, &op, seconds, err);
+}

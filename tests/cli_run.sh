@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# trnsim run end to end: small models of each family (Llama, Mixtral, GPT-OSS, GPT-2) from a
+# config.json with seeded weights, saved as a checkpoint directory and run again from it (the
+# same tokens); a byte-level tokenizer.json for --prompt; the --json keys and their
+# arithmetic; the --logits file's shape; --trace; timing-only at full size for Llama-3-8B and
+# -70B, Mixtral 8x7B and GPT-OSS-120B; exit codes 2 (usage, precision a chip lacks) and 3 (bad
+# directory, missing tensor, unknown model) with their messages.
+# Usage: cli_run.sh PATH/TO/trnsim
+set -u
+TRN=${1:?usage: cli_run.sh TRNSIM}
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+pass=0 fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+expect_rc() {
+    local want=$1; shift
+    "$@" >"$T/out" 2>"$T/err"; local rc=$?
+    if [ "$rc" -eq "$want" ]; then ok; else bad "exit $rc, expected $want: $* ($(head -c 300 "$T/err"))"; fi
+}
+expect_out() { if grep -qF -- "$1" "$T/out"; then ok; else bad "stdout lacks '$1': $(head -c 300 "$T/out")"; fi; }
+expect_err() { if grep -qF -- "$1" "$T/err"; then ok; else bad "stderr lacks '$1': $(head -c 300 "$T/err")"; fi; }
+pyexpr() {
+    if python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if eval(sys.argv[2]) else 1)' "$T/out" "$1"; then ok; else bad "JSON check failed: $1"; fi
+}
+
+mkdir -p "$T/llama" "$T/mixtral" "$T/gptoss" "$T/gpt2" "$T/llama3l"
+cat >"$T/llama/config.json" <<'J'
+{"architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": 128, "intermediate_size": 256, "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2, "vocab_size": 256, "max_position_embeddings": 128, "rms_norm_eps": 1e-05, "rope_theta": 10000.0, "tie_word_embeddings": false}
+J
+cat >"$T/mixtral/config.json" <<'J'
+{"architectures": ["MixtralForCausalLM"], "hidden_size": 64, "intermediate_size": 96, "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2, "num_local_experts": 4, "num_experts_per_tok": 2, "vocab_size": 256, "max_position_embeddings": 128, "rope_theta": 1000000.0, "rms_norm_eps": 1e-05}
+J
+cat >"$T/gptoss/config.json" <<'J'
+{"architectures": ["GptOssForCausalLM"], "model_type": "gpt_oss", "hidden_size": 64, "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 16, "num_local_experts": 4, "num_experts_per_tok": 2, "vocab_size": 256, "max_position_embeddings": 512, "sliding_window": 4, "layer_types": ["sliding_attention", "full_attention"], "attention_bias": true, "swiglu_limit": 7.0, "rms_norm_eps": 1e-05, "rope_theta": 150000, "quantization_config": {"quant_method": "mxfp4"}, "tie_word_embeddings": false}
+J
+cat >"$T/gpt2/config.json" <<'J'
+{"architectures": ["GPT2LMHeadModel"], "model_type": "gpt2", "n_embd": 64, "n_layer": 2, "n_head": 4, "n_positions": 64, "vocab_size": 256, "activation_function": "gelu_new", "layer_norm_epsilon": 1e-05}
+J
+# the llama config with a third layer: its weights lack model.layers.2.*
+sed 's/"num_hidden_layers": 2/"num_hidden_layers": 3/' "$T/llama/config.json" >"$T/llama3l/config.json"
+
+# --- each family: config.json with seeded weights, then the saved checkpoint directory ---------
+for f in llama mixtral gptoss gpt2; do
+    expect_rc 0 "$TRN" run --model "$T/$f/config.json" --tokens 5,17,99,3 --max-new 4 --seed 11 \
+        --save-weights "$T/$f/model.safetensors" --json
+    cp "$T/out" "$T/$f.a.json"
+    pyexpr 'd["weights"] == "random" and d["seed"] == 11 and len(d["generated"]) == 4'
+    expect_rc 0 "$TRN" run --model "$T/$f" --tokens 5,17,99,3 --max-new 4 --json
+    pyexpr 'd["weights"] == "checkpoint" and d["generated"] == json.load(open(sys.argv[1].replace("out", "'"$f"'.a.json")))["generated"]'
+    pyexpr 'd["prefill"]["time_us"] > 0 and d["decode"]["steps"] == 3 and d["prompt_tokens"] == 4'
+done
+# MoE: expert kernels on the chip, the router on the host
+expect_rc 0 "$TRN" run --model "$T/mixtral" --tokens 1,2,3 --max-new 2 --json
+pyexpr '[o for o in d["prefill"]["ops"] if o["class"] == "experts"][0]["kernels"] >= 4 and [o for o in d["prefill"]["ops"] if o["class"] == "router"][0]["where"] == "host"'
+# GPT-OSS: sliding and sink attention are "approx" (host numerics, kernel time)
+expect_rc 0 "$TRN" run --model "$T/gptoss" --tokens 1,2,3 --max-new 2 --json
+pyexpr 'all(o["where"] == "approx" and o["time_us"] > 0 for o in d["prefill"]["ops"] if o["kind"] == "ATTENTION")'
+# GPT-2: the GELU after c_fc is fused into the linear's eviction
+expect_rc 0 "$TRN" run --model "$T/gpt2" --tokens 1,2,3 --max-new 2 --json
+pyexpr 'sum(o["where"] == "fused" and o["kind"] == "GELU_TANH" for o in d["prefill"]["ops"]) == 2'
+
+# --- the text report and the JSON keys on the catalog's tiny-llama ------------------------------
+expect_rc 0 "$TRN" run --model tiny-llama --tokens 1,2,3,4,5 --max-new 3
+expect_out "weights: seeded random (seed 0; no checkpoint given"
+expect_out "TTFT"; expect_out "TPOT"; expect_out "tokens/s"
+expect_out "Per layer"; expect_out "l0-l1 (each)"; expect_out "Per op, all layers (prefill"
+expect_rc 0 "$TRN" run --model tiny-llama --tokens 1,2,3,4,5 --max-new 3 --json --chip trn3
+pyexpr 'set(d) == {"model","chip","core","precision","cores","timing_only","weights","seed","prompt_tokens","new_tokens","generated","text","ttft_us","tpot_us","tokens_per_s","programs","wall_s","prefill","decode"}'
+pyexpr 'd["chip"] == "trn3" and d["core"] == "v4" and d["precision"] == "bf16" and d["text"] is None'
+pyexpr 'abs(d["ttft_us"] - d["prefill"]["time_us"]) < 1e-3 * d["ttft_us"] and abs(d["tpot_us"] - d["decode"]["time_us"] / 2) < 1e-3 * d["tpot_us"]'
+pyexpr 'abs(d["tokens_per_s"] - 1e6 / d["tpot_us"]) < 1e-3 * d["tokens_per_s"]'
+pyexpr 'abs(sum(o["time_us"] for o in d["prefill"]["ops"]) - d["prefill"]["time_us"]) < 1e-3 * d["prefill"]["time_us"]'
+pyexpr 'len(d["prefill"]["layers"]) == 2 and set(d["prefill"]["ops"][0]) == {"name","class","kind","layer","where","kernels","time_us","flops","mfu","bound","hbm_bytes","precision"}'
+# --logits: float32 [steps, vocab]
+expect_rc 0 "$TRN" run --model tiny-llama --tokens 1,2,3 --max-new 3 --logits "$T/l.npy"
+if python3 - "$T/l.npy" <<'P'
+import sys, ast, struct
+b = open(sys.argv[1], "rb").read()
+assert b[:6] == b"\x93NUMPY"
+hl = struct.unpack("<H", b[8:10])[0]
+h = ast.literal_eval(b[10:10 + hl].decode())
+assert h["descr"] == "<f4" and h["shape"] == (3, 512) and not h["fortran_order"], h
+assert len(b) - 10 - hl == 3 * 512 * 4
+P
+then ok; else bad "--logits file"; fi
+# --trace
+expect_rc 0 "$TRN" run --model tiny-llama --tokens 1,2,3 --max-new 2 --trace "$T/t.json"
+if python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); e=[x for x in d["traceEvents"] if x["ph"]=="X"]; sys.exit(0 if len(e) > 20 and all(x["dur"] > 0 for x in e) else 1)' "$T/t.json"; then ok; else bad "--trace"; fi
+# piped: no progress bar on stderr
+expect_rc 0 "$TRN" run --model tiny-llama --tokens 1,2 --max-new 2
+if [ ! -s "$T/err" ]; then ok; else bad "stderr not empty when piped: $(head -c 200 "$T/err")"; fi
+
+# --- --prompt with a byte-level tokenizer.json (256 byte tokens, GPT-2's byte map) ---------------
+python3 - "$T/llama/tokenizer.json" <<'P'
+import json, sys
+bs = list(range(33, 127)) + list(range(161, 173)) + list(range(174, 256))
+cs = bs[:]
+n = 0
+for b in range(256):
+    if b not in bs:
+        bs.append(b); cs.append(256 + n); n += 1
+vocab = {chr(c): b for b, c in zip(bs, cs)}
+json.dump({"model": {"type": "BPE", "vocab": vocab, "merges": []}, "added_tokens": []}, open(sys.argv[1], "w"))
+P
+expect_rc 0 "$TRN" run --model "$T/llama" --prompt "Hello" --max-new 3 --json
+pyexpr 'd["prompt_tokens"] == 5 and isinstance(d["text"], str) and len(d["generated"]) == 3'
+
+# --- timing-only at full size ----------------------------------------------------------------
+for m in llama-3-8b llama-3-70b mixtral-8x7b gpt-oss-120b; do
+    expect_rc 0 "$TRN" run --model $m --timing-only --tokens 1,2,3,4 --max-new 2 --json
+    pyexpr 'd["timing_only"] and d["weights"] == "none" and d["generated"] is None and d["ttft_us"] > 0 and d["tpot_us"] > 0'
+done
+expect_rc 0 "$TRN" run --model llama-3-8b --timing-only --prompt-len 512 --max-new 2 --cores 8
+expect_out "8 cores"
+expect_rc 2 "$TRN" run --model llama-3-8b --tokens 1,2
+expect_err "--timing-only"
+
+# --- errors ------------------------------------------------------------------------------------
+expect_rc 0 "$TRN" run --help; expect_out "usage: trnsim run"
+expect_rc 0 "$TRN" --help; expect_out "  run "
+expect_rc 2 "$TRN" run --tokens 1; expect_err "--model"
+expect_rc 2 "$TRN" run --model tiny-llama; expect_err "exactly one of"
+expect_rc 2 "$TRN" run --model tiny-llama --tokens 1 --bogus; expect_err "unknown option '--bogus'"
+expect_rc 2 "$TRN" run --model tiny-llama --tokens 1,x; expect_err "--tokens"
+expect_rc 2 "$TRN" run --model tiny-llama --tokens 1,512; expect_err "id 512 is out of range"
+expect_rc 2 "$TRN" run --model tiny-llama --tokens 1 --max-new 0; expect_err "--max-new"
+expect_rc 2 "$TRN" run --model tiny-llama --tokens 1 --max-new 600; expect_err "allows 512"
+expect_rc 2 "$TRN" run --model tiny-llama --tokens 1 --chip trn9; expect_err "trn9"
+expect_rc 2 "$TRN" run --model tiny-llama --tokens 1 --prompt-len 4; expect_err "exactly one of"
+expect_rc 2 "$TRN" run --model tiny-llama --prompt hi; expect_err "--tokens"
+expect_rc 2 "$TRN" run --model tiny-llama --tokens 1 --precision fp8 --chip trn1
+expect_err "fp8 is not available on trn1"
+expect_rc 2 "$TRN" run --model tiny-llama --tokens 1 --precision mxfp8 --chip trn2
+expect_err "mxfp8 is not available on trn2"
+expect_rc 2 "$TRN" run --model tiny-llama --tokens 1 --precision mxfp4; expect_err "mxfp4"
+expect_rc 2 "$TRN" run --model tiny-llama --tokens 1 --precision fp16; expect_err "fp16"
+expect_rc 2 "$TRN" run --model tiny-llama --tokens 1 --cores 9; expect_err "trn2 has 8"
+expect_rc 3 "$TRN" run --model no-such-model --tokens 1; expect_err "unknown model 'no-such-model'"
+expect_rc 3 "$TRN" run --model "$T/nothere/" --tokens 1; expect_err "nothere"
+expect_rc 3 "$TRN" run --model "$T" --tokens 1; expect_err "no config.json"
+cp "$T/llama/model.safetensors" "$T/llama3l/"
+expect_rc 3 "$TRN" run --model "$T/llama3l" --tokens 1
+expect_err "model.safetensors"; expect_err "model.layers.2."
+head -c 1000 "$T/llama/model.safetensors" >"$T/llama3l/model.safetensors"
+sed 's/"num_hidden_layers": 3/"num_hidden_layers": 2/' "$T/llama/config.json" >"$T/llama3l/config.json"
+expect_rc 3 "$TRN" run --model "$T/llama3l" --tokens 1; expect_err "model.safetensors"
+
+echo "cli_run: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
