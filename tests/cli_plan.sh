@@ -171,9 +171,9 @@ pyexpr 'all(k in d["update"] for k in ["config", "step_time_s", "tokens_per_s", 
 
 # --- the catalog drives the numbers: --hw overrides and a device without planner fields --------
 printf '{"chips": {"trn2": {"gemm_efficiency": {"value": 0.165, "assumed": "half of the catalog value, for this test"}}}}\n' >"$T/half.json"
-expect_rc 0 "$TRN" plan train --model llama-3-8b --system trn2.48xlarge --global-batch 64 --seq-len 2048 --tp 1 --pp 1 --dp 16 --zero 1 --recompute full --json
+expect_rc 0 "$TRN" plan train --model llama-3-8b --system trn2.48xlarge --global-batch 64 --seq-len 2048 --tp 1 --pp 1 --dp 16 --zero 1 --recompute full --op-cost roofline --json
 cp "$T/out" "$T/full.json"
-expect_rc 0 "$TRN" --hw "$T/half.json" plan train --model llama-3-8b --system trn2.48xlarge --global-batch 64 --seq-len 2048 --tp 1 --pp 1 --dp 16 --zero 1 --recompute full --json
+expect_rc 0 "$TRN" --hw "$T/half.json" plan train --model llama-3-8b --system trn2.48xlarge --global-batch 64 --seq-len 2048 --tp 1 --pp 1 --dp 16 --zero 1 --recompute full --op-cost roofline --json
 pyexpr 'd["breakdown_s"]["compute"] > 1.8 * json.load(open(sys.argv[1].replace("out", "full.json")))["breakdown_s"]["compute"]'
 printf '{"gpus": {"x100": {"description": "a GPU without planner fields", "peak_flops": {"bf16": {"value": 1e15, "assumed": "test"}}, "hbm_bytes": {"value": 8e10, "assumed": "test"}, "hbm_bw_bps": {"value": 3e12, "assumed": "test"}, "nvlink_bw_bps": {"value": 9e11, "assumed": "test"}, "power_w": {"value": 700, "assumed": "test"}, "price_usd_per_gpu_hour": {"value": 5, "assumed": "test"}}},\n "systems": {"x100-box": {"description": "8 x100", "chip": "x100", "chips": {"value": 8, "assumed": "test"}, "topology": {"kind": "switch", "switch_levels": 1, "assumed": "test"}, "scaleup_domain": {"value": 8, "assumed": "test"}, "scaleup_bw_bps": {"value": 9e11, "assumed": "test"}, "hop_latency_ns": {"value": 1000, "assumed": "test"}, "pue": {"value": 1.2, "assumed": "test"}}}}\n' >"$T/x100.json"
 expect_rc 3 "$TRN" --hw "$T/x100.json" plan train --model llama-3-8b --system x100-box

@@ -60,6 +60,12 @@ pyexpr 'all(o["where"] == "approx" and o["time_us"] > 0 for o in d["prefill"]["o
 expect_rc 0 "$TRN" run --model "$T/gpt2" --tokens 1,2,3 --max-new 2 --json
 pyexpr 'sum(o["where"] == "fused" and o["kind"] == "GELU_TANH" for o in d["prefill"]["ops"]) == 2'
 
+# dense models: timing-only gives the functional run's simulated times
+for f in llama gpt2; do
+    expect_rc 0 "$TRN" run --model "$T/$f" --tokens 5,17,99,3 --max-new 4 --timing-only --json
+    pyexpr 'd["ttft_us"] == json.load(open(sys.argv[1].replace("out", "'"$f"'.a.json")))["ttft_us"] and d["tpot_us"] == json.load(open(sys.argv[1].replace("out", "'"$f"'.a.json")))["tpot_us"]'
+done
+
 # --- the text report and the JSON keys on the catalog's tiny-llama ------------------------------
 expect_rc 0 "$TRN" run --model tiny-llama --tokens 1,2,3,4,5 --max-new 3
 expect_out "weights: seeded random (seed 0; no checkpoint given"
@@ -137,6 +143,7 @@ expect_rc 2 "$TRN" run --model tiny-llama --tokens 1 --precision mxfp4; expect_e
 expect_rc 2 "$TRN" run --model tiny-llama --tokens 1 --precision fp16; expect_err "fp16"
 expect_rc 2 "$TRN" run --model tiny-llama --tokens 1 --cores 9; expect_err "trn2 has 8"
 expect_rc 3 "$TRN" run --model no-such-model --tokens 1; expect_err "unknown model 'no-such-model'"
+expect_rc 3 "$TRN" run --model bert-large --timing-only --tokens 1; expect_err "not bert"
 expect_rc 3 "$TRN" run --model "$T/nothere/" --tokens 1; expect_err "nothere"
 expect_rc 3 "$TRN" run --model "$T" --tokens 1; expect_err "no config.json"
 cp "$T/llama/model.safetensors" "$T/llama3l/"

@@ -49,7 +49,8 @@ static void test_catalog_params(void) {
         if (g) {
             int64_t sum = 0;
             for (int k = 0; k < g->ntensors; k++)
-                if (g->tensors[k].role == TRN_ROLE_WEIGHT) sum += trn_gtensor_elems(&g->tensors[k]);
+                if (g->tensors[k].role == TRN_GROLE_WEIGHT)
+                    sum += trn_gtensor_elems(&g->tensors[k]);
             trn_model_params p;
             trn_model_params_of(m, &p);
             CHECK_MSG(sum == p.total, "%s: graph weights %lld, model params %lld", names[i],
@@ -74,7 +75,7 @@ static void test_llama_graph(void) {
         check_shape(g, "l31.attn", 2, 7, 4096, 0);
         check_shape(g, "logits", 2, 1, 128256, 0);
         check_shape(g, "rope.inv_freq", 1, 64, 0, 0);
-        CHECK_EQ_INT(g->tensors[g->logits].role, TRN_ROLE_OUTPUT);
+        CHECK_EQ_INT(g->tensors[g->logits].role, TRN_GROLE_OUTPUT);
         CHECK_EQ_INT(g->tensors[g->input].dtype, TRN_DTYPE_INT32);
         /* per layer: 2 norms, q k v, 2 rope, attention, o, add, gate up swiglu down, add = 15 */
         CHECK_EQ_INT(g->nops, 1 + 32 * 15 + 3);
@@ -85,7 +86,7 @@ static void test_llama_graph(void) {
         for (int i = 0; i < g->nops; i++)
             for (int j = 0; j < g->ops[i].nin; j++) {
                 int t = g->ops[i].in[j];
-                if (t >= 0 && g->tensors[t].role == TRN_ROLE_ACTIVATION)
+                if (t >= 0 && g->tensors[t].role == TRN_GROLE_ACTIVATION)
                     bad += g->tensors[t].producer < 0 || g->tensors[t].producer >= i;
             }
         CHECK_EQ_INT(bad, 0);
@@ -180,7 +181,7 @@ static void test_gpt2_graph(void) {
         const trn_gtensor *t = tensor(g, "transformer.h.0.attn.c_attn.weight");
         if (t) CHECK_EQ_INT(t->layout, TRN_LAYOUT_IN_OUT);
         t = tensor(g, "l0.gelu");
-        if (t) CHECK_EQ_INT(g->ops[t->producer].kind, TRN_OP_GELU_TANH);
+        if (t) CHECK_EQ_INT(g->ops[t->producer].kind, TRN_GOP_GELU_TANH);
         CHECK(trn_graph_find(g, "lm_head.weight") < 0); /* tied to wte */
     }
     trn_graph_destroy(g);
@@ -208,13 +209,13 @@ static void test_shape_errors(void) {
     trn_graph *g = NULL;
     trn_err err = {0};
     CHECK(trn_graph_init(trn_model_config_of(m), &st, &g, &err) == TRN_OK);
-    int x = trn_graph_tensor(g, "x", TRN_ROLE_ACTIVATION, TRN_DTYPE_F32, 2, (const int64_t[]){3, 8},
-                             &err);
+    int x = trn_graph_tensor(g, "x", TRN_GROLE_ACTIVATION, TRN_DTYPE_F32, 2,
+                             (const int64_t[]){3, 8}, &err);
     int w =
-        trn_graph_tensor(g, "w", TRN_ROLE_WEIGHT, TRN_DTYPE_F32, 2, (const int64_t[]){5, 7}, &err);
+        trn_graph_tensor(g, "w", TRN_GROLE_WEIGHT, TRN_DTYPE_F32, 2, (const int64_t[]){5, 7}, &err);
     g->tensors[w].layout = TRN_LAYOUT_OUT_IN;
     trn_gop op = {0};
-    op.kind = TRN_OP_LINEAR;
+    op.kind = TRN_GOP_LINEAR;
     op.nin = 2;
     op.in[0] = x;
     op.in[1] = w;
@@ -225,8 +226,8 @@ static void test_shape_errors(void) {
     g->tensors[w].layout = TRN_LAYOUT_IN_OUT;
     CHECK(trn_graph_op(g, &op, "y", NULL, &err) < 0);
     CHECK_CONTAINS(err.msg, "expected f32 [8, 7]");
-    int w2 =
-        trn_graph_tensor(g, "w2", TRN_ROLE_WEIGHT, TRN_DTYPE_F32, 2, (const int64_t[]){8, 6}, &err);
+    int w2 = trn_graph_tensor(g, "w2", TRN_GROLE_WEIGHT, TRN_DTYPE_F32, 2, (const int64_t[]){8, 6},
+                              &err);
     g->tensors[w2].layout = TRN_LAYOUT_IN_OUT;
     op.in[1] = w2;
     int y = trn_graph_op(g, &op, "y", NULL, &err);
@@ -234,7 +235,7 @@ static void test_shape_errors(void) {
     if (y >= 0) CHECK_EQ_INT(g->tensors[y].shape[1], 6);
     /* ADD of different shapes; a missing input; a duplicate name; GQA that does not divide */
     trn_gop add = {0};
-    add.kind = TRN_OP_ADD;
+    add.kind = TRN_GOP_ADD;
     add.nin = 2;
     add.in[0] = x;
     add.in[1] = y;
@@ -243,11 +244,11 @@ static void test_shape_errors(void) {
     add.nin = 1;
     CHECK(trn_graph_op(g, &add, "z", NULL, &err) < 0);
     CHECK_CONTAINS(err.msg, "input 1 missing");
-    CHECK(trn_graph_tensor(g, "x", TRN_ROLE_ACTIVATION, TRN_DTYPE_F32, 1, (const int64_t[]){1},
+    CHECK(trn_graph_tensor(g, "x", TRN_GROLE_ACTIVATION, TRN_DTYPE_F32, 1, (const int64_t[]){1},
                            &err) < 0);
     CHECK_CONTAINS(err.msg, "tensor 'x' defined twice");
     trn_gop at = {0};
-    at.kind = TRN_OP_ATTENTION;
+    at.kind = TRN_GOP_ATTENTION;
     at.heads = 4;
     at.kv_heads = 3;
     at.head_dim = 2;
@@ -255,7 +256,7 @@ static void test_shape_errors(void) {
     CHECK_CONTAINS(err.msg, "expected kv_heads to divide heads");
     /* router ids must be int32 for the experts */
     trn_gop ex = {0};
-    ex.kind = TRN_OP_MOE_EXPERTS;
+    ex.kind = TRN_GOP_MOE_EXPERTS;
     ex.k = 2;
     ex.nin = 3;
     ex.in[0] = x;
@@ -265,9 +266,9 @@ static void test_shape_errors(void) {
     CHECK_CONTAINS(err.msg, "input 1 'y': f32 [3, 6], expected int32 [3, 2]");
     trn_graph_destroy(g);
     trn_model_destroy(m);
-    CHECK(strcmp(trn_op_name(TRN_OP_SWIGLU_OAI), "SWIGLU_OAI") == 0);
-    CHECK(strcmp(trn_op_name(TRN_OP_COUNT), "?") == 0);
-    CHECK(strcmp(trn_role_name(TRN_ROLE_KV_CACHE), "kv_cache") == 0);
+    CHECK(strcmp(trn_op_name(TRN_GOP_SWIGLU_OAI), "SWIGLU_OAI") == 0);
+    CHECK(strcmp(trn_op_name(TRN_GOP_COUNT), "?") == 0);
+    CHECK(strcmp(trn_grole_name(TRN_GROLE_KV_CACHE), "kv_cache") == 0);
 }
 
 /* RoPE tables against the HF formulas (modeling_rope_utils.py) worked out independently. */

@@ -22,7 +22,7 @@ static void fresh(void) {
 /* A tensor holding `v` (n floats, or int32 when dt is INT32). */
 static int tin(const char *name, int rank, const int64_t *shape, trn_dtype dt, const void *v) {
     trn_err err = {0};
-    int i = trn_graph_tensor(g, name, TRN_ROLE_ACTIVATION, dt, rank, shape, &err);
+    int i = trn_graph_tensor(g, name, TRN_GROLE_ACTIVATION, dt, rank, shape, &err);
     CHECK_MSG(i >= 0, "%s", err.msg);
     if (i >= 0) buf[i] = (void *)v;
     return i;
@@ -61,7 +61,7 @@ static void test_elementwise(void) {
     /* softmax(0, ln 2, ln 3) = (1, 2, 3) / 6 */
     static const float s[3] = {0.0f, 0.69314718f, 1.09861229f};
     int x = tin("x", 2, SH(1, 3), TRN_DTYPE_F32, s);
-    const float *y = run(mk(TRN_OP_SOFTMAX), 1, &x);
+    const float *y = run(mk(TRN_GOP_SOFTMAX), 1, &x);
     CHECK_NEAR(y[0], 1 / 6.0, 1e-7);
     CHECK_NEAR(y[1], 2 / 6.0, 1e-7);
     CHECK_NEAR(y[2], 3 / 6.0, 1e-7);
@@ -69,37 +69,37 @@ static void test_elementwise(void) {
     static const float a[4] = {1, -2, 0, 3};
     x = tin("x", 2, SH(2, 2), TRN_DTYPE_F32, a);
     /* GELU tanh form at 1: 0.5 (1 + tanh(sqrt(2/pi) 1.044715)) = 0.84119199 */
-    y = run(mk(TRN_OP_GELU_TANH), 1, &x);
+    y = run(mk(TRN_GOP_GELU_TANH), 1, &x);
     CHECK_NEAR(y[0], 0.8411919906082768, 1e-7);
     CHECK_NEAR(y[2], 0, 0);
     fresh();
     x = tin("x", 2, SH(2, 2), TRN_DTYPE_F32, a);
-    y = run(mk(TRN_OP_GELU), 1, &x); /* exact GELU(1) = Phi(1) = 0.84134475 */
+    y = run(mk(TRN_GOP_GELU), 1, &x); /* exact GELU(1) = Phi(1) = 0.84134475 */
     CHECK_NEAR(y[0], 0.8413447460685429, 1e-7);
     CHECK_NEAR(y[1], -2 * 0.022750131948179, 1e-7); /* -2 Phi(-2) */
     fresh();
     x = tin("x", 2, SH(2, 2), TRN_DTYPE_F32, a);
-    y = run(mk(TRN_OP_SILU), 1, &x); /* 1 sigmoid(1), -2 sigmoid(-2) */
+    y = run(mk(TRN_GOP_SILU), 1, &x); /* 1 sigmoid(1), -2 sigmoid(-2) */
     CHECK_NEAR(y[0], 0.7310585786300049, 1e-7);
     CHECK_NEAR(y[1], -0.2384058440442351, 1e-7);
     fresh();
     static const float b[4] = {2, 0.5f, 7, -1};
     x = tin("x", 2, SH(2, 2), TRN_DTYPE_F32, a);
     int z = tin("z", 2, SH(2, 2), TRN_DTYPE_F32, b);
-    y = run(mk(TRN_OP_MUL), 2, (int[]){x, z});
+    y = run(mk(TRN_GOP_MUL), 2, (int[]){x, z});
     CHECK_NEAR(y[1], -1, 0);
     CHECK_NEAR(y[3], -3, 0);
     fresh();
     x = tin("x", 2, SH(2, 2), TRN_DTYPE_F32, a);
     z = tin("z", 2, SH(2, 2), TRN_DTYPE_F32, b);
-    y = run(mk(TRN_OP_SWIGLU), 2, (int[]){x, z}); /* silu(1) x 2 */
+    y = run(mk(TRN_GOP_SWIGLU), 2, (int[]){x, z}); /* silu(1) x 2 */
     CHECK_NEAR(y[0], 2 * 0.7310585786300049, 1e-7);
     fresh();
     /* GPT-OSS: (gate, up) pairs (10, -9) and (1, 0.5), alpha 1.702, limit 7:
      * gate 10 -> 7, up -9 -> -7: (-7 + 1) 7 sigmoid(11.914); (0.5 + 1) 1 sigmoid(1.702) */
     static const float gu[4] = {10, -9, 1, 0.5f};
     x = tin("x", 2, SH(1, 4), TRN_DTYPE_F32, gu);
-    trn_gop o = mk(TRN_OP_SWIGLU_OAI);
+    trn_gop o = mk(TRN_GOP_SWIGLU_OAI);
     o.alpha = 1.702;
     o.limit = 7;
     y = run(o, 1, &x);
@@ -107,7 +107,7 @@ static void test_elementwise(void) {
     CHECK_NEAR(y[1], 1.5 / (1 + exp(-1.702)), 1e-7);
     fresh();
     x = tin("x", 2, SH(2, 2), TRN_DTYPE_F32, a);
-    o = mk(TRN_OP_SLICE_COLS);
+    o = mk(TRN_GOP_SLICE_COLS);
     o.col0 = 1;
     o.cols = 1;
     y = run(o, 1, &x);
@@ -115,7 +115,7 @@ static void test_elementwise(void) {
     CHECK_NEAR(y[1], 3, 0);
     fresh();
     x = tin("x", 2, SH(2, 2), TRN_DTYPE_F32, a);
-    y = run(mk(TRN_OP_LAST_ROW), 1, &x);
+    y = run(mk(TRN_GOP_LAST_ROW), 1, &x);
     CHECK_NEAR(y[0], 0, 0);
     CHECK_NEAR(y[1], 3, 0);
 }
@@ -128,7 +128,7 @@ static void test_norms(void) {
     int x = tin("x", 2, SH(1, 4), TRN_DTYPE_F32, x4);
     int w = tin("w", 1, SH(4), TRN_DTYPE_F32, one);
     int bb = tin("b", 1, SH(4), TRN_DTYPE_F32, b);
-    trn_gop o = mk(TRN_OP_LAYERNORM);
+    trn_gop o = mk(TRN_GOP_LAYERNORM);
     o.eps = 1e-12;
     const float *y = run(o, 3, (int[]){x, w, bb});
     CHECK_NEAR(y[0], -1.5 / sqrt(1.25), 1e-6);
@@ -138,7 +138,7 @@ static void test_norms(void) {
     static const float x2[2] = {3, 4}, w2[2] = {2, 1};
     x = tin("x", 2, SH(1, 2), TRN_DTYPE_F32, x2);
     w = tin("w", 1, SH(2), TRN_DTYPE_F32, w2);
-    o = mk(TRN_OP_RMSNORM);
+    o = mk(TRN_GOP_RMSNORM);
     o.eps = 1e-12;
     y = run(o, 2, (int[]){x, w});
     CHECK_NEAR(y[0], 6 / sqrt(12.5), 1e-6);
@@ -152,7 +152,7 @@ static void test_rope(void) {
     static const float x4[4] = {1, 0, 0, 1}, inv[2] = {1, 0.5f};
     int x = tin("x", 2, SH(1, 4), TRN_DTYPE_F32, x4);
     int f = tin("f", 1, SH(2), TRN_DTYPE_F32, inv);
-    trn_gop o = mk(TRN_OP_ROPE);
+    trn_gop o = mk(TRN_GOP_ROPE);
     o.heads = 1;
     o.head_dim = 4;
     o.pos0 = 2;
@@ -181,7 +181,7 @@ static void attn_case(int sink, int64_t window, double want) {
     int ikc = tin("kc", 2, SH(4, 1), TRN_DTYPE_F32, kc);
     int ivc = tin("vc", 2, SH(4, 1), TRN_DTYPE_F32, vc);
     int is = tin("s", 1, SH(1), TRN_DTYPE_F32, s);
-    trn_gop o = mk(TRN_OP_ATTENTION);
+    trn_gop o = mk(TRN_GOP_ATTENTION);
     o.heads = o.kv_heads = o.head_dim = 1;
     o.pos0 = 1;
     o.window = window;
@@ -204,7 +204,7 @@ static void test_gqa(void) {
     int iv = tin("v", 2, SH(1, 1), TRN_DTYPE_F32, v);
     int ikc = tin("kc", 2, SH(2, 1), TRN_DTYPE_F32, kc);
     int ivc = tin("vc", 2, SH(2, 1), TRN_DTYPE_F32, vc);
-    trn_gop o = mk(TRN_OP_ATTENTION);
+    trn_gop o = mk(TRN_GOP_ATTENTION);
     o.heads = 2;
     o.kv_heads = 1;
     o.head_dim = 1;
@@ -228,7 +228,7 @@ static void test_router(void) {
         fresh();
         int x = tin("x", 2, SH(1, 1), TRN_DTYPE_F32, x1);
         int iw = tin("w", 2, SH(3, 1), TRN_DTYPE_F32, w);
-        trn_gop o = mk(TRN_OP_MOE_ROUTER);
+        trn_gop o = mk(TRN_GOP_MOE_ROUTER);
         o.k = 2;
         o.gating = gs[i];
         run(o, 2, (int[]){x, iw});
@@ -244,7 +244,7 @@ static void test_errors(void) {
     fresh();
     static const float a[2] = {1, 2};
     int x = tin("x", 2, SH(1, 2), TRN_DTYPE_F32, a);
-    trn_gop o = mk(TRN_OP_SILU);
+    trn_gop o = mk(TRN_GOP_SILU);
     o.nin = 1;
     o.in[0] = x;
     trn_err err = {0};

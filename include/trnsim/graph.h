@@ -33,15 +33,15 @@ extern "C" {
 #define TRN_GRAPH_MAX_RANK 4
 #define TRN_GRAPH_NAME_MAX 96
 
-typedef enum trn_tensor_role {
-    TRN_ROLE_WEIGHT,     /* a model parameter, bound by name from trn_weights */
-    TRN_ROLE_INPUT,      /* the step's token ids (int32 [T]) */
-    TRN_ROLE_ACTIVATION, /* produced by one op, consumed by later ones */
-    TRN_ROLE_KV_CACHE,   /* per layer K or V cache [max_ctx, kv_heads x head_dim], persists
+typedef enum trn_gtensor_role {
+    TRN_GROLE_WEIGHT,     /* a model parameter, bound by name from trn_weights */
+    TRN_GROLE_INPUT,      /* the step's token ids (int32 [T]) */
+    TRN_GROLE_ACTIVATION, /* produced by one op, consumed by later ones */
+    TRN_GROLE_KV_CACHE,   /* per layer K or V cache [max_ctx, kv_heads x head_dim], persists
                             across steps; written in place by the attention op */
-    TRN_ROLE_OUTPUT,     /* the logits */
-    TRN_ROLE_CONST,      /* data computed at build time (RoPE inverse frequencies) */
-} trn_tensor_role;
+    TRN_GROLE_OUTPUT,     /* the logits */
+    TRN_GROLE_CONST,      /* data computed at build time (RoPE inverse frequencies) */
+} trn_gtensor_role;
 
 /* How a 2-D (or stacked 3-D) matmul weight is stored. */
 typedef enum trn_layout {
@@ -65,7 +65,7 @@ typedef struct trn_gtensor {
     trn_dtype dtype;                   /* F32 everywhere except INPUT and router indices
                                           (INT32); the checkpoint's own type is in trn_weights */
     trn_layout layout;
-    trn_tensor_role role;
+    trn_gtensor_role role;
     trn_wsource source;      /* weights only */
     int producer;            /* index of the op that writes it, -1 for none */
     const float *const_data; /* CONST only: owned by the graph */
@@ -101,10 +101,10 @@ typedef struct trn_gtensor {
                    "weights, then the stacked expert weights")
 
 typedef enum trn_op_kind {
-#define TRN_OP_ENUM_(n, s) TRN_OP_##n,
-    TRN_GRAPH_OPS(TRN_OP_ENUM_)
-#undef TRN_OP_ENUM_
-        TRN_OP_COUNT
+#define TRN_GOP_ENUM_(n, s) TRN_GOP_##n,
+    TRN_GRAPH_OPS(TRN_GOP_ENUM_)
+#undef TRN_GOP_ENUM_
+        TRN_GOP_COUNT
 } trn_op_kind;
 
 /* Router gating functions. */
@@ -123,12 +123,12 @@ typedef enum trn_expert_kind {
                           down [E, I, H] IN_OUT, in6 its bias [E, H]; SWIGLU_OAI between */
 } trn_expert_kind;
 
-#define TRN_OP_MAX_IN 8
+#define TRN_GOP_MAX_IN 8
 
 typedef struct trn_gop {
     trn_op_kind kind;
     int nin, nout;
-    int in[TRN_OP_MAX_IN]; /* tensor indices; -1 for an absent optional input */
+    int in[TRN_GOP_MAX_IN]; /* tensor indices; -1 for an absent optional input */
     int out[2];
     char label[32]; /* "l3.attn": layer and block, for profiles */
     int layer;      /* decoder layer, -1 outside the layers */
@@ -169,7 +169,7 @@ typedef struct trn_graph {
 /* "EMBED", "LINEAR", ... ; "?" when out of range. */
 const char *trn_op_name(trn_op_kind k);
 /* "weight", "input", "activation", "kv_cache", "output", "const". */
-const char *trn_role_name(trn_tensor_role r);
+const char *trn_grole_name(trn_gtensor_role r);
 
 /* Builds the graph of one step of model `m` (borrowed; must outlive the graph). Families:
  * Llama, Mixtral, GPT-2, GPT-OSS; others TRN_E_UNSUPPORTED naming the family. TRN_E_RANGE
@@ -193,7 +193,7 @@ size_t trn_graph_dump(const trn_graph *g, char *buf, size_t n);
  * op's label and the shapes in the message). */
 trn_status trn_graph_init(const trn_model_config *cfg, const trn_step *step, trn_graph **out,
                           trn_err *err);
-int trn_graph_tensor(trn_graph *g, const char *name, trn_tensor_role role, trn_dtype dt, int rank,
+int trn_graph_tensor(trn_graph *g, const char *name, trn_gtensor_role role, trn_dtype dt, int rank,
                      const int64_t *shape, trn_err *err);
 /* Adds op `op` (its kind, attributes, label, layer and inputs filled in; nout and out
  * ignored): checks the inputs' shapes and types against the op's rules, infers the outputs'

@@ -7,8 +7,8 @@
  * source and the JSON schema of `trnsim plan`.
  *
  * Per-op compute time comes from an op-cost interface (trn_plan_op_cost): the roofline provider
- * here uses per-op-class efficiency factors from the catalog; a chip-simulator provider can be
- * plugged in later through the same struct. Communication comes from fabric.h.
+ * here uses per-op-class efficiency factors from the catalog; the chip-simulator provider (at the
+ * end of this header) plugs in through the same struct. Communication comes from fabric.h.
  *
  * Deliberately left out: request-rate serving (plan_des.h runs it on trn_plan_serve_step_s),
  * re-sharding between RL phases, interleaved/virtual pipeline stages, uneven layer splits
@@ -62,7 +62,7 @@ typedef struct trn_plan_op_time {
 
 /* An op-cost provider: `time` fills *out for one op. `ctx` is the provider's (borrowed). */
 typedef struct trn_plan_op_cost {
-    const char *name; /* "roofline", later "simulator" */
+    const char *name; /* "roofline" or "simulator" */
     void (*time)(const void *ctx, const trn_plan_op *op, trn_plan_op_time *out);
     const void *ctx;
 } trn_plan_op_cost;
@@ -299,6 +299,50 @@ int trn_plan_dtype_from_name(const char *name, trn_hw_dtype *out); /* bf16, fp8,
 /* The limiting resource of a breakdown: "compute", "memory bandwidth", "network" or
  * "pipeline bubble". */
 const char *trn_plan_limiter(const trn_plan_breakdown *bd);
+
+/* ---- op costs from the chip simulator (src/plan/opcost_sim.c) ----------------------------- */
+
+/* A provider that answers each op the compiler can lower (GEMM in bf16, fp8 or mxfp8 where the
+ * chip has it, attention, the elementwise row ops) from the simulator's timing-only run of the
+ * lowered kernel (runtime.h), and everything else from the roofline it was given. To keep a
+ * search fast it times a bounded set of representative shapes, each once for the life of the
+ * provider, and derives an op's time from its representative's achieved efficiency:
+ *   rep     = each dimension rounded up to a power of two and capped (GEMM m <= 4096,
+ *             k, n <= 8192; attention one (sequence, kv head, block of <= 1024 queries)
+ *             unit against <= 4096 keys, decode against <= 32768; elementwise a fixed
+ *             rmsnorm + add + swiglu mix on [2048, hidden]);
+ *   e       = ideal(rep) / simulated(rep), ideal = max(work / peak, bytes / bandwidth) of the
+ *             piece one NeuronCore runs (GEMM: the runtime's split, m and k padded to 128);
+ *   t(op)   = ideal(op) / e (x count; attention / core occupancy).
+ * A representative op is answered exactly: t = trn_runtime_gemm_seconds. docs/planner.md
+ * "Per-op costs from the simulator" gives the scheme and its measured error. Not for GPUs.
+ * The provider is single-threaded (its cache is mutable behind the const ctx). */
+typedef struct trn_plan_opcost_sim trn_plan_opcost_sim;
+
+/* Which ops were answered how (per class: GEMM, attention, elementwise). */
+typedef struct trn_plan_opcost_sim_stats {
+    int64_t sim[3];      /* ops answered from the simulator */
+    int64_t fallback[3]; /* ops answered by the roofline (no lowering, or the lowering failed) */
+    int64_t hits;        /* lookups of a representative already timed (or known to fail) */
+    int64_t shapes;      /* representatives timed (each lowered and simulated once) */
+    double sim_wall_s;   /* host seconds spent lowering and simulating them */
+} trn_plan_opcost_sim_stats;
+
+/* A provider for Trainium chip `chip` of `hw` running `model` (both borrowed; they must outlive
+ * it); `fallback` (copied) answers what the simulator cannot: pass the machine's `roof`.
+ * TRN_E_NOTFOUND for an unknown chip or a GPU, TRN_E_INVALID without a model or fallback,
+ * TRN_E_NOMEM. */
+trn_status trn_plan_opcost_sim_create(const trn_hw *hw, const char *chip, const trn_model *model,
+                                      const trn_plan_roofline *fallback, trn_plan_opcost_sim **out,
+                                      trn_err *err);
+void trn_plan_opcost_sim_destroy(trn_plan_opcost_sim *s); /* NULL is a no-op */
+
+/* The provider (name "simulator", ctx = s) to assign to a machine's `cost`. */
+trn_plan_op_cost trn_plan_opcost_sim_provider(trn_plan_opcost_sim *s);
+void trn_plan_opcost_sim_stats_get(const trn_plan_opcost_sim *s, trn_plan_opcost_sim_stats *st);
+/* The representative of an m x k x n GEMM: *bm, *bk, *bn (mxfp8 needs k >= 512). */
+void trn_plan_opcost_sim_gemm_rep(int64_t m, int64_t k, int64_t n, trn_hw_dtype dtype, int64_t *bm,
+                                  int64_t *bk, int64_t *bn);
 
 #ifdef __cplusplus
 }

@@ -41,7 +41,7 @@
 #include "trnsim/model.h"
 
 /* This header names the runtime, weights and sampling types without including runtime.h or
- * graph.h, so that it can be used beside either (isa.h and graph.h cannot meet in one file). */
+ * graph.h, so that a command needs only this one header. */
 typedef struct trn_runtime trn_runtime; /* runtime.h */
 typedef struct trn_weights trn_weights; /* graph.h */
 struct trn_sampling;                    /* graph.h */
@@ -67,7 +67,8 @@ typedef struct trn_run_opts {
                         at most the chip's cores): GEMMs by 512-column panels (else by
                         128-row tiles, else by columns), attention by kv heads, row ops
                         by rows; the numerics always run whole on one core */
-    int64_t max_ctx; /* KV-cache rows (0: the prompt plus max_new) */
+    int64_t max_ctx; /* KV-cache rows; 0: set by the first trn_run_generate to the prompt
+                        plus max_new, or by a first trn_run_step to the model's positions */
     /* Functional mode, for tests and debugging (may be NULL): called after each op with its
      * first output tensor's name and data (FP32, or int32 for router ids; borrowed). */
     void (*on_op)(void *ctx, const char *name, const void *data, int64_t elems);

@@ -11,5 +11,13 @@
 #include "trnsim/core.h"
 #include "trnsim/timing.h"
 #include "trnsim/chip.h"
+#include "trnsim/fabric.h"
+#include "trnsim/graph.h"
+#include "trnsim/lower.h"
+#include "trnsim/runtime.h"
+#include "trnsim/run.h"
+#include "trnsim/svg.h"
+#include "trnsim/plan.h"
+#include "trnsim/plan_des.h"
 
 #endif

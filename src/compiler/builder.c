@@ -96,7 +96,7 @@ weight(bld *b, trn_layout lay, trn_wsource src, const int64_t *shape, const char
     if (i >= 0) return i; /* tied: the same tensor again */
     int rank = 0;
     while (rank < TRN_GRAPH_MAX_RANK && shape[rank]) rank++;
-    i = trn_graph_tensor(b->g, name, TRN_ROLE_WEIGHT, TRN_DTYPE_F32, rank, shape, b->err);
+    i = trn_graph_tensor(b->g, name, TRN_GROLE_WEIGHT, TRN_DTYPE_F32, rank, shape, b->err);
     if (i < 0) {
         b->fail = 1;
         return -1;
@@ -148,7 +148,7 @@ static void set_label(bld *b, const char *what) {
 /* ---- Llama, Mixtral, GPT-OSS ------------------------------------------------------------ */
 
 static int linear(bld *b, int x, int w, int bias, const char *what) {
-    trn_gop o = mk(TRN_OP_LINEAR);
+    trn_gop o = mk(TRN_GOP_LINEAR);
     return bias >= 0 ? add(b, o, what, 3, x, w, bias) : add(b, o, what, 2, x, w);
 }
 
@@ -162,7 +162,7 @@ static void build_decoder(bld *b, const trn_model *m) {
     const char *L = "model.layers";
     b->layer = -1;
     set_label(b, "embed");
-    int ids = trn_graph_tensor(g, "tokens", TRN_ROLE_INPUT, TRN_DTYPE_INT32, 1, SHAPE(T), b->err);
+    int ids = trn_graph_tensor(g, "tokens", TRN_GROLE_INPUT, TRN_DTYPE_INT32, 1, SHAPE(T), b->err);
     if (ids < 0) {
         b->fail = 1;
         return;
@@ -170,7 +170,7 @@ static void build_decoder(bld *b, const trn_model *m) {
     g->input = ids;
     int emb =
         weight(b, TRN_LAYOUT_ROW_MAJOR, TRN_WSRC_TENSOR, SHAPE(V, H), "model.embed_tokens.weight");
-    int h = add(b, mk(TRN_OP_EMBED), "embed", 2, ids, emb);
+    int h = add(b, mk(TRN_GOP_EMBED), "embed", 2, ids, emb);
     /* RoPE table, shared by every layer */
     double *inv = malloc((size_t)(d / 2) * sizeof *inv);
     float *invf = malloc((size_t)(d / 2) * sizeof *invf);
@@ -187,7 +187,7 @@ static void build_decoder(bld *b, const trn_model *m) {
     for (int64_t i = 0; i < d / 2; i++) invf[i] = (float)inv[i];
     free(inv);
     if (!b->fail)
-        rope = trn_graph_tensor(g, "rope.inv_freq", TRN_ROLE_CONST, TRN_DTYPE_F32, 1, SHAPE(d / 2),
+        rope = trn_graph_tensor(g, "rope.inv_freq", TRN_GROLE_CONST, TRN_DTYPE_F32, 1, SHAPE(d / 2),
                                 b->err);
     if (rope < 0) {
         free(invf);
@@ -206,7 +206,7 @@ static void build_decoder(bld *b, const trn_model *m) {
         set_label(b, "attn");
         int ln1 = weight(b, TRN_LAYOUT_ROW_MAJOR, TRN_WSRC_TENSOR, SHAPE(H),
                          "%s.%lld.input_layernorm.weight", L, (long long)l);
-        trn_gop rn = mk(TRN_OP_RMSNORM);
+        trn_gop rn = mk(TRN_GOP_RMSNORM);
         rn.eps = c->norm_eps;
         int a = add(b, rn, "attn_norm", 2, h, ln1);
         int wq = weight(b, TRN_LAYOUT_OUT_IN, TRN_WSRC_TENSOR, SHAPE(nh * d, H),
@@ -235,7 +235,7 @@ static void build_decoder(bld *b, const trn_model *m) {
         int q = linear(b, a, wq, bq, "q");
         int k = linear(b, a, wk, bk, "k");
         int v = linear(b, a, wv, bv, "v");
-        trn_gop ro = mk(TRN_OP_ROPE);
+        trn_gop ro = mk(TRN_GOP_ROPE);
         ro.head_dim = d;
         ro.pos0 = g->step.pos0;
         ro.scale = af;
@@ -246,17 +246,17 @@ static void build_decoder(bld *b, const trn_model *m) {
         char nm[TRN_GRAPH_NAME_MAX];
         snprintf(nm, sizeof nm, "%s.%lld.self_attn.k_cache", L, (long long)l);
         int kc = b->fail ? -1
-                         : trn_graph_tensor(g, nm, TRN_ROLE_KV_CACHE, TRN_DTYPE_F32, 2,
+                         : trn_graph_tensor(g, nm, TRN_GROLE_KV_CACHE, TRN_DTYPE_F32, 2,
                                             SHAPE(C, kvh * d), b->err);
         snprintf(nm, sizeof nm, "%s.%lld.self_attn.v_cache", L, (long long)l);
         int vc = kc < 0 ? -1
-                        : trn_graph_tensor(g, nm, TRN_ROLE_KV_CACHE, TRN_DTYPE_F32, 2,
+                        : trn_graph_tensor(g, nm, TRN_GROLE_KV_CACHE, TRN_DTYPE_F32, 2,
                                            SHAPE(C, kvh * d), b->err);
         if (vc < 0) {
             b->fail = 1;
             return;
         }
-        trn_gop at = mk(TRN_OP_ATTENTION);
+        trn_gop at = mk(TRN_GOP_ATTENTION);
         at.heads = nh;
         at.kv_heads = kvh;
         at.head_dim = d;
@@ -266,7 +266,7 @@ static void build_decoder(bld *b, const trn_model *m) {
         int o = sinks >= 0 ? add(b, at, "attn", 6, q, k, v, kc, vc, sinks)
                            : add(b, at, "attn", 5, q, k, v, kc, vc);
         o = linear(b, o, wo, bo, "attn_out");
-        h = add(b, mk(TRN_OP_ADD), "attn_res", 2, h, o);
+        h = add(b, mk(TRN_GOP_ADD), "attn_res", 2, h, o);
         set_label(b, ly.moe ? "moe" : "mlp");
         int ln2 = weight(b, TRN_LAYOUT_ROW_MAJOR, TRN_WSRC_TENSOR, SHAPE(H),
                          "%s.%lld.post_attention_layernorm.weight", L, (long long)l);
@@ -281,11 +281,11 @@ static void build_decoder(bld *b, const trn_model *m) {
                             "%s.%lld.block_sparse_moe.experts.%%d.w3.weight", L, (long long)l);
             int w2 = weight(b, TRN_LAYOUT_OUT_IN, TRN_WSRC_STACK, SHAPE(E, H, IE),
                             "%s.%lld.block_sparse_moe.experts.%%d.w2.weight", L, (long long)l);
-            trn_gop r = mk(TRN_OP_MOE_ROUTER);
+            trn_gop r = mk(TRN_GOP_MOE_ROUTER);
             r.k = c->experts_per_token;
             r.gating = TRN_GATE_SOFTMAX_TOPK;
             int ri = add(b, r, "router", 2, x, rw);
-            trn_gop ex = mk(TRN_OP_MOE_EXPERTS);
+            trn_gop ex = mk(TRN_GOP_MOE_EXPERTS);
             ex.k = r.k;
             ex.expert = TRN_EXPERT_SWIGLU;
             y = add(b, ex, "experts", 6, x, ri, ri + 1, w1, w3, w2);
@@ -305,11 +305,11 @@ static void build_decoder(bld *b, const trn_model *m) {
                             "%s.%lld.mlp.experts.down_proj", L, (long long)l);
             int dnb = weight(b, TRN_LAYOUT_ROW_MAJOR, TRN_WSRC_TENSOR, SHAPE(E, H),
                              "%s.%lld.mlp.experts.down_proj_bias", L, (long long)l);
-            trn_gop r = mk(TRN_OP_MOE_ROUTER);
+            trn_gop r = mk(TRN_GOP_MOE_ROUTER);
             r.k = c->experts_per_token;
             r.gating = TRN_GATE_TOPK_SOFTMAX;
             int ri = add(b, r, "router", 3, x, rw, rb);
-            trn_gop ex = mk(TRN_OP_MOE_EXPERTS);
+            trn_gop ex = mk(TRN_GOP_MOE_EXPERTS);
             ex.k = r.k;
             ex.expert = TRN_EXPERT_OAI;
             ex.alpha = 1.702; /* GptOssExperts.alpha (HF modeling_gpt_oss.py) */
@@ -334,16 +334,16 @@ static void build_decoder(bld *b, const trn_model *m) {
                         : -1;
             int gt = linear(b, x, wg, bg, "gate");
             int up = linear(b, x, wu, bu, "up");
-            int s = add(b, mk(TRN_OP_SWIGLU), "swiglu", 2, gt, up);
+            int s = add(b, mk(TRN_GOP_SWIGLU), "swiglu", 2, gt, up);
             y = linear(b, s, wd, bd, "down");
         }
-        h = add(b, mk(TRN_OP_ADD), "mlp_res", 2, h, y);
+        h = add(b, mk(TRN_GOP_ADD), "mlp_res", 2, h, y);
     }
     b->layer = -1;
     set_label(b, "head");
-    if (!g->step.all_logits) h = add(b, mk(TRN_OP_LAST_ROW), "last", 1, h);
+    if (!g->step.all_logits) h = add(b, mk(TRN_GOP_LAST_ROW), "last", 1, h);
     int nw = weight(b, TRN_LAYOUT_ROW_MAJOR, TRN_WSRC_TENSOR, SHAPE(H), "model.norm.weight");
-    trn_gop rn = mk(TRN_OP_RMSNORM);
+    trn_gop rn = mk(TRN_GOP_RMSNORM);
     rn.eps = c->norm_eps;
     h = add(b, rn, "final_norm", 2, h, nw);
     int head = c->tied_embeddings
@@ -362,7 +362,7 @@ static void build_gpt2(bld *b) {
     const char *R = "transformer";
     b->layer = -1;
     set_label(b, "embed");
-    int ids = trn_graph_tensor(g, "tokens", TRN_ROLE_INPUT, TRN_DTYPE_INT32, 1, SHAPE(T), b->err);
+    int ids = trn_graph_tensor(g, "tokens", TRN_GROLE_INPUT, TRN_DTYPE_INT32, 1, SHAPE(T), b->err);
     if (ids < 0) {
         b->fail = 1;
         return;
@@ -370,12 +370,12 @@ static void build_gpt2(bld *b) {
     g->input = ids;
     int wte = weight(b, TRN_LAYOUT_ROW_MAJOR, TRN_WSRC_TENSOR, SHAPE(V, H), "%s.wte.weight", R);
     int wpe = weight(b, TRN_LAYOUT_ROW_MAJOR, TRN_WSRC_TENSOR, SHAPE(P, H), "%s.wpe.weight", R);
-    int te = add(b, mk(TRN_OP_EMBED), "tok_embed", 2, ids, wte);
-    trn_gop pe = mk(TRN_OP_POS_EMBED);
+    int te = add(b, mk(TRN_GOP_EMBED), "tok_embed", 2, ids, wte);
+    trn_gop pe = mk(TRN_GOP_POS_EMBED);
     pe.pos0 = g->step.pos0;
     int pos = add(b, pe, "pos_embed", 1, wpe);
-    int h = add(b, mk(TRN_OP_ADD), "embed", 2, te, pos);
-    trn_gop ln = mk(TRN_OP_LAYERNORM);
+    int h = add(b, mk(TRN_GOP_ADD), "embed", 2, te, pos);
+    trn_gop ln = mk(TRN_GOP_LAYERNORM);
     ln.eps = c->norm_eps;
     for (int64_t l = 0; l < c->layers && !b->fail; l++) {
         b->layer = (int)l;
@@ -395,7 +395,7 @@ static void build_gpt2(bld *b) {
                          "%s.h.%lld.attn.c_proj.bias", R, L);
         int a = add(b, ln, "attn_norm", 3, h, l1w, l1b);
         int qkv = linear(b, a, caw, cab, "qkv");
-        trn_gop sl = mk(TRN_OP_SLICE_COLS);
+        trn_gop sl = mk(TRN_GOP_SLICE_COLS);
         sl.cols = H;
         sl.col0 = 0;
         int q = add(b, sl, "q", 1, qkv);
@@ -406,24 +406,24 @@ static void build_gpt2(bld *b) {
         char nm[TRN_GRAPH_NAME_MAX];
         snprintf(nm, sizeof nm, "%s.h.%lld.attn.k_cache", R, L);
         int kc = b->fail ? -1
-                         : trn_graph_tensor(g, nm, TRN_ROLE_KV_CACHE, TRN_DTYPE_F32, 2, SHAPE(C, H),
-                                            b->err);
+                         : trn_graph_tensor(g, nm, TRN_GROLE_KV_CACHE, TRN_DTYPE_F32, 2,
+                                            SHAPE(C, H), b->err);
         snprintf(nm, sizeof nm, "%s.h.%lld.attn.v_cache", R, L);
         int vc = kc < 0 ? -1
-                        : trn_graph_tensor(g, nm, TRN_ROLE_KV_CACHE, TRN_DTYPE_F32, 2, SHAPE(C, H),
+                        : trn_graph_tensor(g, nm, TRN_GROLE_KV_CACHE, TRN_DTYPE_F32, 2, SHAPE(C, H),
                                            b->err);
         if (vc < 0) {
             b->fail = 1;
             return;
         }
-        trn_gop at = mk(TRN_OP_ATTENTION);
+        trn_gop at = mk(TRN_GOP_ATTENTION);
         at.heads = at.kv_heads = nh;
         at.head_dim = d;
         at.pos0 = g->step.pos0;
         at.scale = 1.0 / sqrt((double)d);
         int o = add(b, at, "attn", 5, q, k, v, kc, vc);
         o = linear(b, o, cpw, cpb, "attn_out");
-        h = add(b, mk(TRN_OP_ADD), "attn_res", 2, h, o);
+        h = add(b, mk(TRN_GOP_ADD), "attn_res", 2, h, o);
         set_label(b, "mlp");
         int l2w = weight(b, TRN_LAYOUT_ROW_MAJOR, TRN_WSRC_TENSOR, SHAPE(H),
                          "%s.h.%lld.ln_2.weight", R, L);
@@ -439,13 +439,13 @@ static void build_gpt2(bld *b) {
                         "%s.h.%lld.mlp.c_proj.bias", R, L);
         int x = add(b, ln, "mlp_norm", 3, h, l2w, l2b);
         int f = linear(b, x, fw, fb, "fc");
-        f = add(b, mk(c->gelu_tanh ? TRN_OP_GELU_TANH : TRN_OP_GELU), "gelu", 1, f);
+        f = add(b, mk(c->gelu_tanh ? TRN_GOP_GELU_TANH : TRN_GOP_GELU), "gelu", 1, f);
         f = linear(b, f, pw, pb, "proj");
-        h = add(b, mk(TRN_OP_ADD), "mlp_res", 2, h, f);
+        h = add(b, mk(TRN_GOP_ADD), "mlp_res", 2, h, f);
     }
     b->layer = -1;
     set_label(b, "head");
-    if (!g->step.all_logits) h = add(b, mk(TRN_OP_LAST_ROW), "last", 1, h);
+    if (!g->step.all_logits) h = add(b, mk(TRN_GOP_LAST_ROW), "last", 1, h);
     int fw = weight(b, TRN_LAYOUT_ROW_MAJOR, TRN_WSRC_TENSOR, SHAPE(H), "%s.ln_f.weight", R);
     int fb = weight(b, TRN_LAYOUT_ROW_MAJOR, TRN_WSRC_TENSOR, SHAPE(H), "%s.ln_f.bias", R);
     h = add(b, ln, "final_norm", 3, h, fw, fb);
@@ -488,7 +488,7 @@ trn_status trn_graph_build(const trn_model *m, const trn_step *step, trn_graph *
         trn_graph_destroy(g);
         return err->status;
     }
-    g->tensors[g->logits].role = TRN_ROLE_OUTPUT;
+    g->tensors[g->logits].role = TRN_GROLE_OUTPUT;
     *out = g;
     return TRN_OK;
 }

@@ -10,17 +10,17 @@
 
 #include "trnsim/graph.h"
 
-static const char *const op_names[TRN_OP_COUNT] = {
-#define TRN_OP_NAME_(n, s) #n,
-    TRN_GRAPH_OPS(TRN_OP_NAME_)
-#undef TRN_OP_NAME_
+static const char *const op_names[TRN_GOP_COUNT] = {
+#define TRN_GOP_NAME_(n, s) #n,
+    TRN_GRAPH_OPS(TRN_GOP_NAME_)
+#undef TRN_GOP_NAME_
 };
 
 const char *trn_op_name(trn_op_kind k) {
-    return (unsigned)k < TRN_OP_COUNT ? op_names[k] : "?";
+    return (unsigned)k < TRN_GOP_COUNT ? op_names[k] : "?";
 }
 
-const char *trn_role_name(trn_tensor_role r) {
+const char *trn_grole_name(trn_gtensor_role r) {
     static const char *const n[] = {"weight", "input", "activation", "kv_cache", "output", "const"};
     return (unsigned)r < sizeof n / sizeof n[0] ? n[r] : "?";
 }
@@ -64,7 +64,7 @@ static void shape_str(int rank, const int64_t *shape, char *buf, size_t n) {
     if (k < n) snprintf(buf + k, n - k, "]");
 }
 
-int trn_graph_tensor(trn_graph *g, const char *name, trn_tensor_role role, trn_dtype dt, int rank,
+int trn_graph_tensor(trn_graph *g, const char *name, trn_gtensor_role role, trn_dtype dt, int rank,
                      const int64_t *shape, trn_err *err) {
     if (strlen(name) >= TRN_GRAPH_NAME_MAX) {
         trn_err_set(err, TRN_E_INVALID, "graph: tensor name '%s' longer than %d bytes", name,
@@ -180,18 +180,18 @@ int trn_graph_op(trn_graph *g, const trn_gop *op, const char *out0, const char *
     int r0 = 2, r1 = 0;
     trn_dtype d0 = F32;
     const trn_gtensor *x = NULL, *w = NULL, *t = NULL;
-    if (op->nin > TRN_OP_MAX_IN) {
-        bad(&c, "%d inputs, at most %d", op->nin, TRN_OP_MAX_IN);
+    if (op->nin > TRN_GOP_MAX_IN) {
+        bad(&c, "%d inputs, at most %d", op->nin, TRN_GOP_MAX_IN);
         return -1;
     }
     switch (op->kind) {
-    case TRN_OP_EMBED:
+    case TRN_GOP_EMBED:
         if ((x = in(&c, 0, 0, I32, 1, A)) && (w = in(&c, 1, 0, F32, 2, A, A))) {
             s0[0] = x->shape[0];
             s0[1] = w->shape[1];
         }
         break;
-    case TRN_OP_POS_EMBED:
+    case TRN_GOP_POS_EMBED:
         if ((w = in(&c, 0, 0, F32, 2, A, A))) {
             if (op->pos0 < 0 || op->pos0 + g->step.tokens > w->shape[0])
                 bad(&c, "positions %lld..%lld outside the table of %lld", (long long)op->pos0,
@@ -200,7 +200,7 @@ int trn_graph_op(trn_graph *g, const trn_gop *op, const char *out0, const char *
             s0[1] = w->shape[1];
         }
         break;
-    case TRN_OP_LINEAR:
+    case TRN_GOP_LINEAR:
         if ((x = in(&c, 0, 0, F32, 2, A, A))) {
             int64_t k = x->shape[1];
             int idx = op->nin > 1 ? op->in[1] : -1;
@@ -214,24 +214,24 @@ int trn_graph_op(trn_graph *g, const trn_gop *op, const char *out0, const char *
             }
         }
         break;
-    case TRN_OP_ADD:
-    case TRN_OP_MUL:
-    case TRN_OP_SWIGLU:
+    case TRN_GOP_ADD:
+    case TRN_GOP_MUL:
+    case TRN_GOP_SWIGLU:
         if ((x = in(&c, 0, 0, F32, 2, A, A)) && in(&c, 1, 0, F32, 2, x->shape[0], x->shape[1])) {
             s0[0] = x->shape[0];
             s0[1] = x->shape[1];
         }
         break;
-    case TRN_OP_RMSNORM:
-    case TRN_OP_LAYERNORM:
+    case TRN_GOP_RMSNORM:
+    case TRN_GOP_LAYERNORM:
         if ((x = in(&c, 0, 0, F32, 2, A, A)) && in(&c, 1, 0, F32, 1, x->shape[1]) &&
-            (op->kind == TRN_OP_RMSNORM || in(&c, 2, 0, F32, 1, x->shape[1]))) {
+            (op->kind == TRN_GOP_RMSNORM || in(&c, 2, 0, F32, 1, x->shape[1]))) {
             s0[0] = x->shape[0];
             s0[1] = x->shape[1];
             if (!(op->eps > 0)) bad(&c, "eps %g, expected > 0", op->eps);
         }
         break;
-    case TRN_OP_ROPE:
+    case TRN_GOP_ROPE:
         if (op->heads < 1 || op->head_dim < 2 || op->head_dim % 2) {
             bad(&c, "heads %lld, head_dim %lld: expected >= 1 and an even head_dim",
                 (long long)op->heads, (long long)op->head_dim);
@@ -243,7 +243,7 @@ int trn_graph_op(trn_graph *g, const trn_gop *op, const char *out0, const char *
             s0[1] = x->shape[1];
         }
         break;
-    case TRN_OP_ATTENTION: {
+    case TRN_GOP_ATTENTION: {
         int64_t h = op->heads, kv = op->kv_heads, d = op->head_dim;
         if (h < 1 || kv < 1 || d < 1 || h % kv) {
             bad(&c, "heads %lld, kv_heads %lld, head_dim %lld: expected kv_heads to divide heads",
@@ -263,23 +263,23 @@ int trn_graph_op(trn_graph *g, const trn_gop *op, const char *out0, const char *
         }
         break;
     }
-    case TRN_OP_SOFTMAX:
-    case TRN_OP_GELU_TANH:
-    case TRN_OP_GELU:
-    case TRN_OP_SILU:
+    case TRN_GOP_SOFTMAX:
+    case TRN_GOP_GELU_TANH:
+    case TRN_GOP_GELU:
+    case TRN_GOP_SILU:
         if ((x = in(&c, 0, 0, F32, 2, A, A))) {
             s0[0] = x->shape[0];
             s0[1] = x->shape[1];
         }
         break;
-    case TRN_OP_SWIGLU_OAI:
+    case TRN_GOP_SWIGLU_OAI:
         if ((x = in(&c, 0, 0, F32, 2, A, A))) {
             if (x->shape[1] % 2) bad(&c, "input width %lld is odd", (long long)x->shape[1]);
             s0[0] = x->shape[0];
             s0[1] = x->shape[1] / 2;
         }
         break;
-    case TRN_OP_SLICE_COLS:
+    case TRN_GOP_SLICE_COLS:
         if ((x = in(&c, 0, 0, F32, 2, A, A))) {
             if (op->col0 < 0 || op->cols < 1 || op->col0 + op->cols > x->shape[1])
                 bad(&c, "columns %lld..+%lld outside %lld", (long long)op->col0,
@@ -288,13 +288,13 @@ int trn_graph_op(trn_graph *g, const trn_gop *op, const char *out0, const char *
             s0[1] = op->cols;
         }
         break;
-    case TRN_OP_LAST_ROW:
+    case TRN_GOP_LAST_ROW:
         if ((x = in(&c, 0, 0, F32, 2, A, A))) {
             s0[0] = 1;
             s0[1] = x->shape[1];
         }
         break;
-    case TRN_OP_MOE_ROUTER:
+    case TRN_GOP_MOE_ROUTER:
         if ((x = in(&c, 0, 0, F32, 2, A, A)) && (w = in(&c, 1, 0, F32, 2, A, x->shape[1]))) {
             in(&c, 2, 1, F32, 1, w->shape[0]);
             if (op->k < 1 || op->k > w->shape[0])
@@ -306,7 +306,7 @@ int trn_graph_op(trn_graph *g, const trn_gop *op, const char *out0, const char *
             r1 = 2;
         }
         break;
-    case TRN_OP_MOE_EXPERTS:
+    case TRN_GOP_MOE_EXPERTS:
         if ((x = in(&c, 0, 0, F32, 2, A, A)) && in(&c, 1, 0, I32, 2, x->shape[0], op->k) &&
             in(&c, 2, 0, F32, 2, x->shape[0], op->k)) {
             int64_t hd = x->shape[1];
@@ -330,11 +330,11 @@ int trn_graph_op(trn_graph *g, const trn_gop *op, const char *out0, const char *
     default: bad(&c, "unknown op kind %d", (int)op->kind);
     }
     if (c.bad) return -1;
-    int o0 = trn_graph_tensor(g, out0, TRN_ROLE_ACTIVATION, d0, r0, s0, err);
+    int o0 = trn_graph_tensor(g, out0, TRN_GROLE_ACTIVATION, d0, r0, s0, err);
     if (o0 < 0) return -1;
     int o1 = -1;
     if (r1) {
-        o1 = trn_graph_tensor(g, out1 ? out1 : "?", TRN_ROLE_ACTIVATION, F32, r1, s1, err);
+        o1 = trn_graph_tensor(g, out1 ? out1 : "?", TRN_GROLE_ACTIVATION, F32, r1, s1, err);
         if (o1 < 0) return -1;
     }
     if (g->nops == g->cap_ops) {
@@ -349,7 +349,7 @@ int trn_graph_op(trn_graph *g, const trn_gop *op, const char *out0, const char *
     }
     trn_gop *o = &g->ops[g->nops];
     *o = *op;
-    for (int i = op->nin; i < TRN_OP_MAX_IN; i++) o->in[i] = -1;
+    for (int i = op->nin; i < TRN_GOP_MAX_IN; i++) o->in[i] = -1;
     o->nout = r1 ? 2 : 1;
     o->out[0] = o0;
     o->out[1] = o1;

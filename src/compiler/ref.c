@@ -68,14 +68,14 @@ trn_status trn_ref_create(const trn_model *m, const trn_weights *w, int64_t max_
     r->w = w;
     r->max_ctx = max_ctx;
     int n = 0;
-    for (int i = 0; i < g->ntensors; i++) n += g->tensors[i].role == TRN_ROLE_KV_CACHE;
+    for (int i = 0; i < g->ntensors; i++) n += g->tensors[i].role == TRN_GROLE_KV_CACHE;
     r->kv = calloc((size_t)n + 1, sizeof *r->kv);
     r->kv_name = calloc((size_t)n + 1, sizeof *r->kv_name);
     r->kv_elems = calloc((size_t)n + 1, sizeof *r->kv_elems);
     s = r->kv && r->kv_name && r->kv_elems ? TRN_OK : TRN_E_NOMEM;
     for (int i = 0; s == TRN_OK && i < g->ntensors; i++) {
         const trn_gtensor *t = &g->tensors[i];
-        if (t->role != TRN_ROLE_KV_CACHE) continue;
+        if (t->role != TRN_GROLE_KV_CACHE) continue;
         snprintf(r->kv_name[r->nkv], TRN_GRAPH_NAME_MAX, "%s", t->name);
         r->kv_elems[r->nkv] = trn_gtensor_elems(t);
         r->kv[r->nkv] = calloc((size_t)r->kv_elems[r->nkv], sizeof(float));
@@ -268,24 +268,24 @@ static void exec_op(const trn_gop *o, float *const *in, const trn_gtensor *const
     int64_t T = to->shape[0], N = to->rank > 1 ? to->shape[1] : 1, n = T * N;
     const float *x = in[0];
     switch (o->kind) {
-    case TRN_OP_EMBED: {
+    case TRN_GOP_EMBED: {
         const int32_t *ids = (const int32_t *)in[0];
         for (int64_t t = 0; t < T; t++)
             memcpy(y + t * N, in[1] + (int64_t)ids[t] * N, (size_t)N * sizeof(float));
         break;
     }
-    case TRN_OP_POS_EMBED: memcpy(y, in[0] + o->pos0 * N, (size_t)n * sizeof(float)); break;
-    case TRN_OP_LINEAR:
+    case TRN_GOP_POS_EMBED: memcpy(y, in[0] + o->pos0 * N, (size_t)n * sizeof(float)); break;
+    case TRN_GOP_LINEAR:
         linear(x, in[1], o->nin > 2 ? in[2] : NULL, y, T, ti[0]->shape[1], N,
                ti[1]->layout == TRN_LAYOUT_IN_OUT);
         break;
-    case TRN_OP_ADD:
+    case TRN_GOP_ADD:
         for (int64_t i = 0; i < n; i++) y[i] = x[i] + in[1][i];
         break;
-    case TRN_OP_MUL:
+    case TRN_GOP_MUL:
         for (int64_t i = 0; i < n; i++) y[i] = x[i] * in[1][i];
         break;
-    case TRN_OP_RMSNORM:
+    case TRN_GOP_RMSNORM:
         for (int64_t t = 0; t < T; t++) {
             float ss = 0.0f;
             for (int64_t i = 0; i < N; i++) ss += x[t * N + i] * x[t * N + i];
@@ -293,7 +293,7 @@ static void exec_op(const trn_gop *o, float *const *in, const trn_gtensor *const
             for (int64_t i = 0; i < N; i++) y[t * N + i] = in[1][i] * (x[t * N + i] * r);
         }
         break;
-    case TRN_OP_LAYERNORM:
+    case TRN_GOP_LAYERNORM:
         for (int64_t t = 0; t < T; t++) {
             float mean = 0.0f, var = 0.0f;
             for (int64_t i = 0; i < N; i++) mean += x[t * N + i];
@@ -305,9 +305,9 @@ static void exec_op(const trn_gop *o, float *const *in, const trn_gtensor *const
                 y[t * N + i] = (x[t * N + i] - mean) * r * in[1][i] + in[2][i];
         }
         break;
-    case TRN_OP_ROPE: rope(o, x, in[1], y, T); break;
-    case TRN_OP_ATTENTION: attention(o, in, y, T, scratch); break;
-    case TRN_OP_SOFTMAX:
+    case TRN_GOP_ROPE: rope(o, x, in[1], y, T); break;
+    case TRN_GOP_ATTENTION: attention(o, in, y, T, scratch); break;
+    case TRN_GOP_SOFTMAX:
         for (int64_t t = 0; t < T; t++) {
             float mx = -INFINITY, den = 0.0f;
             for (int64_t i = 0; i < N; i++) mx = x[t * N + i] > mx ? x[t * N + i] : mx;
@@ -316,41 +316,41 @@ static void exec_op(const trn_gop *o, float *const *in, const trn_gtensor *const
             for (int64_t i = 0; i < N; i++) y[t * N + i] /= den;
         }
         break;
-    case TRN_OP_GELU_TANH:
+    case TRN_GOP_GELU_TANH:
         for (int64_t i = 0; i < n; i++) {
             double v = x[i];
             y[i] = (float)(0.5 * v * (1.0 + tanh(0.7978845608028654 * (v + 0.044715 * v * v * v))));
         }
         break;
-    case TRN_OP_GELU:
+    case TRN_GOP_GELU:
         for (int64_t i = 0; i < n; i++) y[i] = (float)(0.5 * x[i] * (1.0 + erf(x[i] / sqrt(2.0))));
         break;
-    case TRN_OP_SILU:
+    case TRN_GOP_SILU:
         for (int64_t i = 0; i < n; i++) y[i] = x[i] * sigmoidf_(x[i]);
         break;
-    case TRN_OP_SWIGLU:
+    case TRN_GOP_SWIGLU:
         for (int64_t i = 0; i < n; i++) y[i] = x[i] * sigmoidf_(x[i]) * in[1][i];
         break;
-    case TRN_OP_SWIGLU_OAI:
+    case TRN_GOP_SWIGLU_OAI:
         for (int64_t t = 0; t < T; t++)
             for (int64_t i = 0; i < N; i++)
                 y[t * N + i] = oai_glu(x[t * 2 * N + 2 * i], x[t * 2 * N + 2 * i + 1],
                                        (float)o->alpha, (float)o->limit);
         break;
-    case TRN_OP_SLICE_COLS:
+    case TRN_GOP_SLICE_COLS:
         for (int64_t t = 0; t < T; t++)
             memcpy(y + t * N, x + t * ti[0]->shape[1] + o->col0, (size_t)N * sizeof(float));
         break;
-    case TRN_OP_LAST_ROW:
+    case TRN_GOP_LAST_ROW:
         memcpy(y, x + (ti[0]->shape[0] - 1) * N, (size_t)N * sizeof(float));
         break;
-    case TRN_OP_MOE_ROUTER: {
+    case TRN_GOP_MOE_ROUTER: {
         int64_t E = ti[1]->shape[0];
         router(o, x, in[1], o->nin > 2 ? in[2] : NULL, (int32_t *)outs[0], outs[1], T,
                ti[0]->shape[1], E, scratch, scratch + E);
         break;
     }
-    case TRN_OP_MOE_EXPERTS: {
+    case TRN_GOP_MOE_EXPERTS: {
         /* scratch: a [2I] (gate_up or gate), b [2I] (up or GLU), c [H] */
         int64_t I2 = o->expert == TRN_EXPERT_SWIGLU ? 2 * ti[3]->shape[1] : ti[3]->shape[2];
         experts(o, in, ti, y, T, scratch, scratch + I2, scratch + 2 * I2);
@@ -362,8 +362,8 @@ static void exec_op(const trn_gop *o, float *const *in, const trn_gtensor *const
 
 /* Op o of g on the tensors' buffers (indexed like g->tensors). */
 static void run_op(const trn_graph *g, const trn_gop *o, void *const *buf, float *scratch) {
-    float *in[TRN_OP_MAX_IN] = {0};
-    const trn_gtensor *ti[TRN_OP_MAX_IN] = {0};
+    float *in[TRN_GOP_MAX_IN] = {0};
+    const trn_gtensor *ti[TRN_GOP_MAX_IN] = {0};
     for (int j = 0; j < o->nin; j++)
         if (o->in[j] >= 0) {
             in[j] = buf[o->in[j]];
@@ -434,7 +434,7 @@ trn_status trn_ref_run(trn_ref *r, const trn_graph *g, const int32_t *tokens, fl
         const trn_gtensor *t = &g->tensors[i];
         int64_t ne = trn_gtensor_elems(t);
         if (ne > scratch_n) scratch_n = ne;
-        if (t->role == TRN_ROLE_WEIGHT) {
+        if (t->role == TRN_GROLE_WEIGHT) {
             int64_t have = 0;
             r->buf[i] = trn_weights_data(r->w, t->name, &have);
             if (!r->buf[i] || have != ne)
@@ -442,19 +442,19 @@ trn_status trn_ref_run(trn_ref *r, const trn_graph *g, const int32_t *tokens, fl
                                    "reference: weight '%s' (%lld elements) is not in the weights "
                                    "given",
                                    t->name, (long long)ne);
-        } else if (t->role == TRN_ROLE_KV_CACHE) {
+        } else if (t->role == TRN_GROLE_KV_CACHE) {
             for (int k = 0; k < r->nkv; k++)
                 if (strcmp(r->kv_name[k], t->name) == 0 && r->kv_elems[k] == ne)
                     r->buf[i] = r->kv[k];
             if (!r->buf[i])
                 return trn_err_set(err, TRN_E_INVALID, "reference: no KV cache '%s'", t->name);
-        } else if (t->role == TRN_ROLE_CONST) {
+        } else if (t->role == TRN_GROLE_CONST) {
             r->buf[i] = (void *)t->const_data;
         } else {
             r->buf[i] = calloc((size_t)ne, 4);
             r->owned[i] = 1;
             if (!r->buf[i]) return trn_err_set(err, TRN_E_NOMEM, "out of memory");
-            if (t->role == TRN_ROLE_INPUT) memcpy(r->buf[i], tokens, (size_t)ne * 4);
+            if (t->role == TRN_GROLE_INPUT) memcpy(r->buf[i], tokens, (size_t)ne * 4);
         }
     }
     float *scratch = malloc((size_t)(4 * scratch_n + 16) * sizeof(float));

@@ -62,7 +62,7 @@ static trn_status table(const trn_model *m, trn_weights **out, trn_err *err) {
     int n = 0;
     double bytes = 0;
     for (int i = 0; i < g->ntensors; i++)
-        if (g->tensors[i].role == TRN_ROLE_WEIGHT) {
+        if (g->tensors[i].role == TRN_GROLE_WEIGHT) {
             n++;
             bytes += 4.0 * (double)trn_gtensor_elems(&g->tensors[i]);
         }
@@ -83,7 +83,7 @@ static trn_status table(const trn_model *m, trn_weights **out, trn_err *err) {
     }
     for (int i = 0; i < g->ntensors; i++) {
         const trn_gtensor *t = &g->tensors[i];
-        if (t->role != TRN_ROLE_WEIGHT) continue;
+        if (t->role != TRN_GROLE_WEIGHT) continue;
         wentry *e = &w->e[w->n++];
         e->t = *t;
         e->elems = trn_gtensor_elems(t);

@@ -278,7 +278,7 @@ static trn_status exec_op(stepctx *sc, int i, trn_run_opprof *p) {
     size_t ny = (size_t)trn_gtensor_elems(y);
     float *yb = F_(sc, o->out[0]);
     switch (o->kind) {
-    case TRN_OP_LINEAR: {
+    case TRN_GOP_LINEAR: {
         const trn_gtensor *x = T_(sc, o->in[0]), *w = T_(sc, o->in[1]);
         int64_t k = x->shape[x->rank - 1];
         int hb = o->nin > 2 && o->in[2] >= 0;
@@ -286,18 +286,18 @@ static trn_status exec_op(stepctx *sc, int i, trn_run_opprof *p) {
         float *dst = yb;
         if (sc->fuse[i]) {
             trn_op_kind ak = g->ops[i + 1].kind;
-            act = ak == TRN_OP_GELU        ? RK_ACT_GELU
-                  : ak == TRN_OP_GELU_TANH ? RK_ACT_GELU_TANH
-                                           : RK_ACT_SILU;
+            act = ak == TRN_GOP_GELU        ? RK_ACT_GELU
+                  : ak == TRN_GOP_GELU_TANH ? RK_ACT_GELU_TANH
+                                            : RK_ACT_SILU;
             dst = F_(sc, g->ops[i + 1].out[0]);
         }
         int odt = o->out[0] == g->logits;
         return linear(sc, p, F_(sc, o->in[0]), m, k, n, w->name, -1, F_(sc, o->in[1]), w->layout,
                       hb ? F_(sc, o->in[2]) : NULL, hb, act, odt, dst);
     }
-    case TRN_OP_RMSNORM:
-    case TRN_OP_LAYERNORM: {
-        int ln = o->kind == TRN_OP_LAYERNORM;
+    case TRN_GOP_RMSNORM:
+    case TRN_GOP_LAYERNORM: {
+        int ln = o->kind == TRN_GOP_LAYERNORM;
         rk_op op = row_op(ln ? RK_LAYERNORM : RK_RMSNORM, m, n);
         op.eps = o->eps;
         const char *nm[3] = {"x", "g", "b"};
@@ -305,17 +305,17 @@ static trn_status exec_op(stepctx *sc, int i, trn_run_opprof *p) {
         size_t c[3] = {ny, (size_t)n, (size_t)n};
         return rowop(sc, p, &op, ln ? 3 : 2, nm, d, c, yb, ny);
     }
-    case TRN_OP_SOFTMAX: {
+    case TRN_GOP_SOFTMAX: {
         rk_op op = row_op(RK_SOFTMAX, m, n);
         const char *nm[1] = {"x"};
         const float *d[1] = {F_(sc, o->in[0])};
         size_t c[1] = {ny};
         return rowop(sc, p, &op, 1, nm, d, c, yb, ny);
     }
-    case TRN_OP_ADD:
-    case TRN_OP_MUL:
-    case TRN_OP_SWIGLU: {
-        rk_kind lk = o->kind == TRN_OP_ADD ? RK_ADD : o->kind == TRN_OP_MUL ? RK_MUL : RK_SWIGLU;
+    case TRN_GOP_ADD:
+    case TRN_GOP_MUL:
+    case TRN_GOP_SWIGLU: {
+        rk_kind lk = o->kind == TRN_GOP_ADD ? RK_ADD : o->kind == TRN_GOP_MUL ? RK_MUL : RK_SWIGLU;
         rk_op op = row_op(lk, (int64_t)(ny / (size_t)n), n);
         int sw = lk == RK_SWIGLU;
         const char *nm[2] = {sw ? "g" : "a", sw ? "u" : "b"};
@@ -323,7 +323,7 @@ static trn_status exec_op(stepctx *sc, int i, trn_run_opprof *p) {
         size_t c[2] = {ny, ny};
         return rowop(sc, p, &op, 2, nm, d, c, yb, ny);
     }
-    case TRN_OP_ROPE: {
+    case TRN_GOP_ROPE: {
         rk_op op = row_op(RK_ROPE, Tk, n);
         op.heads = o->heads, op.head_dim = o->head_dim;
         int64_t half = o->head_dim / 2;
@@ -350,7 +350,7 @@ static trn_status exec_op(stepctx *sc, int i, trn_run_opprof *p) {
         free(cs), free(sn);
         return s;
     }
-    case TRN_OP_ATTENTION: {
+    case TRN_GOP_ATTENTION: {
         int64_t L = 0, KW = o->kv_heads * o->head_dim;
         int route = attn_route(o, Tk, &L);
         rk_op op = row_op(RK_ATTENTION, Tk, 0);
@@ -388,7 +388,7 @@ static trn_status exec_op(stepctx *sc, int i, trn_run_opprof *p) {
         free(yd);
         return s;
     }
-    case TRN_OP_MOE_EXPERTS: return moe_experts(sc, i, p);
+    case TRN_GOP_MOE_EXPERTS: return moe_experts(sc, i, p);
     default:
         return trn_err_set(sc->err, TRN_E_UNSUPPORTED, "run: op %s has no route",
                            trn_op_name(o->kind));
@@ -528,25 +528,26 @@ static void route(stepctx *sc) {
         const trn_gop *o = &g->ops[i];
         int64_t L;
         switch (o->kind) {
-        case TRN_OP_LINEAR:
-        case TRN_OP_RMSNORM:
-        case TRN_OP_LAYERNORM:
-        case TRN_OP_SOFTMAX:
-        case TRN_OP_ADD:
-        case TRN_OP_MUL:
-        case TRN_OP_SWIGLU:
-        case TRN_OP_ROPE:
-        case TRN_OP_MOE_EXPERTS: sc->where[i] = TRN_RUN_CHIP; break;
-        case TRN_OP_ATTENTION: {
+        case TRN_GOP_LINEAR:
+        case TRN_GOP_RMSNORM:
+        case TRN_GOP_LAYERNORM:
+        case TRN_GOP_SOFTMAX:
+        case TRN_GOP_ADD:
+        case TRN_GOP_MUL:
+        case TRN_GOP_SWIGLU:
+        case TRN_GOP_ROPE:
+        case TRN_GOP_MOE_EXPERTS: sc->where[i] = TRN_RUN_CHIP; break;
+        case TRN_GOP_ATTENTION: {
             int a = attn_route(o, g->step.tokens, &L);
             sc->where[i] = a == 1 ? TRN_RUN_CHIP : a == 2 ? TRN_RUN_APPROX : TRN_RUN_HOST;
             break;
         }
         default: sc->where[i] = TRN_RUN_HOST; break;
         }
-        if (o->kind == TRN_OP_LINEAR && i + 1 < g->nops && uses && uses[o->out[0]] == 1) {
+        if (o->kind == TRN_GOP_LINEAR && i + 1 < g->nops && uses && uses[o->out[0]] == 1) {
             const trn_gop *a = &g->ops[i + 1];
-            if ((a->kind == TRN_OP_GELU || a->kind == TRN_OP_GELU_TANH || a->kind == TRN_OP_SILU) &&
+            if ((a->kind == TRN_GOP_GELU || a->kind == TRN_GOP_GELU_TANH ||
+                 a->kind == TRN_GOP_SILU) &&
                 a->in[0] == o->out[0]) {
                 sc->fuse[i] = 1;
                 sc->where[i + 1] = TRN_RUN_FUSED;
@@ -563,28 +564,28 @@ static trn_status bind_all(stepctx *sc, const int32_t *tokens) {
     for (int i = 0; i < g->ntensors; i++) {
         const trn_gtensor *t = &g->tensors[i];
         switch (t->role) {
-        case TRN_ROLE_WEIGHT:
+        case TRN_GROLE_WEIGHT:
             sc->buf[i] = trn_weights_data(r->w, t->name, NULL);
             if (!sc->buf[i])
                 return trn_err_set(sc->err, TRN_E_INVALID, "run: the weights have no tensor '%s'",
                                    t->name);
             break;
-        case TRN_ROLE_CONST: sc->buf[i] = (void *)t->const_data; break;
-        case TRN_ROLE_KV_CACHE: {
+        case TRN_GROLE_CONST: sc->buf[i] = (void *)t->const_data; break;
+        case TRN_GROLE_KV_CACHE: {
             float *kv = NULL;
             trn_status s = kv_get(r, t, &kv, sc->err);
             if (s != TRN_OK) return s;
             sc->buf[i] = kv;
             break;
         }
-        case TRN_ROLE_INPUT:
-        case TRN_ROLE_ACTIVATION:
-        case TRN_ROLE_OUTPUT: {
+        case TRN_GROLE_INPUT:
+        case TRN_GROLE_ACTIVATION:
+        case TRN_GROLE_OUTPUT: {
             int64_t n = trn_gtensor_elems(t);
             sc->buf[i] = calloc((size_t)(n ? n : 1), 4);
             if (!sc->buf[i]) return trn_err_set(sc->err, TRN_E_NOMEM, "run: out of memory");
             sc->own[i] = 1;
-            if (t->role == TRN_ROLE_INPUT) memcpy(sc->buf[i], tokens, (size_t)n * 4);
+            if (t->role == TRN_GROLE_INPUT) memcpy(sc->buf[i], tokens, (size_t)n * 4);
             break;
         }
         }
@@ -641,7 +642,8 @@ trn_status trn_run_step(trn_run *r, const int32_t *tokens, int64_t T, float *log
         if (cb) cb(ctx, step, steps, i, g->nops);
         s = exec_op(&sc, i, p);
         total += p->time_ns;
-        if (s == TRN_OK && fn && r->o.on_op)
+        /* a fused LINEAR wrote its activation's output, not its own */
+        if (s == TRN_OK && fn && r->o.on_op && !sc.fuse[i])
             r->o.on_op(r->o.on_op_ctx, nm, sc.buf[o->out[0]],
                        trn_gtensor_elems(&g->tensors[o->out[0]]));
     }

@@ -1,7 +1,6 @@
 /* Private to the model runner: the kernel side (run_kernel.c, which includes lower.h and
- * runtime.h) seen from the graph side (graph_run.c, which includes graph.h). The two public
- * headers cannot meet in one file today (isa.h and graph.h both define trn_tensor_role and
- * TRN_OP_COUNT), so this interface uses plain types only. */
+ * runtime.h) seen from the graph side (graph_run.c, which includes graph.h). The interface
+ * between the two uses plain types only, so each side depends on one of the two IRs. */
 #ifndef TRN_RUN_IMPL_H
 #define TRN_RUN_IMPL_H
 

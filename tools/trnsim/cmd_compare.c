@@ -57,6 +57,9 @@ static void help(void) {
         "  --chips N          chips on every system (default: one system's worth each)\n"
         "  --json             machine-readable output\n"
         "  --svg FILE         a bar chart of $ per 1M tokens across the systems\n"
+        "  --op-cost P        per-op compute times: roofline (default: every system on the\n"
+        "                     catalog's calibrated efficiency factors) or sim (Trainium rows\n"
+        "                     from the chip simulator, GPU rows roofline; docs/planner.md)\n"
         "train: --seq-len N (4096) --global-batch N (the smallest multiple of the chips >= 1024)\n"
         "       --precision bf16|fp8|mxfp8 (bf16) --zero 0-3|fsdp --recompute none|selective|full\n"
         "serve: --input-len N (2048) --output-len N (256) --batch N (largest that fits)\n"
@@ -70,7 +73,7 @@ static void help(void) {
 }
 
 typedef struct copts {
-    const char *model, *workload, *systems, *svg, *precision, *kv, *zero, *recompute;
+    const char *model, *workload, *systems, *svg, *precision, *kv, *zero, *recompute, *op_cost;
     uint64_t chips, seq_len, global_batch, input_len, output_len, batch;
     double ttft_slo_ms, tpot_slo_ms;
     int json, claims;
@@ -92,6 +95,7 @@ static const copt copt_table[] = {
     OPT("--svg", K_STR, F_ANY, svg),
     OPT("--chips", K_POS, F_ANY, chips),
     OPT("--precision", K_STR, F_ANY, precision),
+    OPT("--op-cost", K_STR, F_ANY, op_cost),
     OPT("--seq-len", K_POS, F_TRAIN, seq_len),
     OPT("--global-batch", K_POS, F_TRAIN, global_batch),
     OPT("--zero", K_STR, F_TRAIN, zero),
@@ -182,7 +186,27 @@ typedef struct cmp_row {
     double price, peak_flops;
     trn_hw_origin price_origin;
     const char *limiter;
+    const char *op_cost; /* the provider of the compute times: "roofline" or "simulator" */
 } cmp_row;
+
+/* --op-cost sim: one simulator provider per Trainium chip, shared by its systems. */
+typedef struct sim_set {
+    const trn_hw *hw;
+    const trn_model *md;
+    int n;
+    const char *chip[MAXSYS];
+    trn_plan_opcost_sim *p[MAXSYS];
+} sim_set;
+
+static trn_plan_opcost_sim *sim_for(sim_set *ss, const trn_plan_machine *m, trn_err *err) {
+    for (int i = 0; i < ss->n; i++)
+        if (!strcmp(ss->chip[i], m->device)) return ss->p[i];
+    if (ss->n == MAXSYS || trn_plan_opcost_sim_create(ss->hw, m->device, ss->md, &m->roof,
+                                                      &ss->p[ss->n], err) != TRN_OK)
+        return NULL;
+    ss->chip[ss->n] = m->device;
+    return ss->p[ss->n++];
+}
 
 typedef struct workload {
     int train;
@@ -190,6 +214,7 @@ typedef struct workload {
     trn_plan_serve sw;
     trn_plan_pins pins;
     trn_plan_objective obj;
+    sim_set *sim; /* --op-cost sim (Trainium systems); NULL: the roofline everywhere */
 } workload;
 
 static void row_train(const trn_plan_train_result *r, cmp_row *x) {
@@ -238,6 +263,16 @@ static trn_status run_one(const trn_hw_system *sys, int64_t chips, const trn_mod
         snprintf(x->note, sizeof x->note, "%s", err.msg);
         return s;
     }
+    if (wl->sim && m->sys->chip) {
+        trn_plan_opcost_sim *p = sim_for(wl->sim, m, &err);
+        if (!p) {
+            snprintf(x->note, sizeof x->note, "--op-cost sim: %s", err.msg);
+            trn_plan_machine_destroy(m);
+            return TRN_E_UNSUPPORTED;
+        }
+        m->cost = trn_plan_opcost_sim_provider(p);
+    }
+    x->op_cost = m->cost.name;
     snprintf(x->device, sizeof x->device, "%s", m->device);
     x->chips = m->chips;
     x->price = m->price_usd_per_chip_hour;
@@ -415,6 +450,10 @@ static int compare_workload(trn_cli *cli, const copts *o, const copt **given, in
         cli_error("compare", "expected --model M (try `trnsim compare --help`)");
         return CLI_EXIT_USAGE;
     }
+    if (o->op_cost && strcmp(o->op_cost, "roofline") && strcmp(o->op_cost, "sim")) {
+        cli_error("compare", "--op-cost: expected roofline or sim, got '%s'", o->op_cost);
+        return CLI_EXIT_USAGE;
+    }
     wl.obj = TRN_PLAN_COST;
     wl.pins.zero = wl.pins.recompute = -1;
     if (wl.train) {
@@ -487,6 +526,10 @@ static int compare_workload(trn_cli *cli, const copts *o, const copt **given, in
         cli_error("compare", "out of memory");
         return CLI_EXIT_FAIL;
     }
+    sim_set sims;
+    memset(&sims, 0, sizeof sims);
+    sims.hw = cli->hw, sims.md = md;
+    if (o->op_cost && !strcmp(o->op_cost, "sim")) wl.sim = &sims;
     int rc = 0;
     for (int i = 0; i < ns && !rc; i++) {
         trn_status s = run_one(sys[i], (int64_t)o->chips, md, &wl, &rows[i], NULL, NULL);
@@ -496,6 +539,7 @@ static int compare_workload(trn_cli *cli, const copts *o, const copt **given, in
             rc = CLI_EXIT_USAGE;
         }
     }
+    for (int i = 0; i < sims.n; i++) trn_plan_opcost_sim_destroy(sims.p[i]);
     if (rc) {
         free(rows);
         trn_model_destroy(md);
@@ -531,6 +575,7 @@ static int compare_workload(trn_cli *cli, const copts *o, const copt **given, in
             cJSON_AddBoolToObject(e, "fits", x->ok);
             cJSON_AddNumberToObject(e, "price_usd_per_chip_hour", x->price);
             cJSON_AddStringToObject(e, "price_provenance", origin_word(x->price_origin));
+            if (x->op_cost) cJSON_AddStringToObject(e, "op_cost", x->op_cost);
             if (!x->ok) {
                 cJSON_AddStringToObject(e, "reason", x->note);
             } else {
@@ -573,8 +618,12 @@ static int compare_workload(trn_cli *cli, const copts *o, const copt **given, in
                             : "one system's worth each (--chips N "
                               "to set)");
         printf("each system's configuration is the planner's best by $ per token; ranked by $ per "
-               "1M %s\n\n",
+               "1M %s\n",
                wl.train ? "tokens trained" : "output tokens (prefill time included)");
+        printf("compute times: %s\n\n",
+               wl.sim ? "the chip simulator for Trainium systems (engine-level efficiency, not "
+                        "the Neuron stack's end to end), the roofline for GPUs: not one basis"
+                      : "the roofline with the catalog's efficiency factors for every system");
         if (wl.train)
             printf("rank  system                 chips device    config                        "
                    "   tokens/s   step s   MFU   $/1M tok  J/token  $/chip-h\n");

@@ -1,7 +1,8 @@
 /* trnsim demo: what `make demo` runs on embedded defaults: the hardware catalog, a tiled BF16
  * matmul kernel run on Trainium1, 2 and 3 (bit-exact against the documented matmul contract,
- * with each generation's timing side by side), a numerics tour (one activation-like vector
- * through every Trainium data type), the catalog's tiny-llama generating on a simulated trn2
+ * with each generation's timing side by side), the compiler's flash-style attention kernel on
+ * trn2 and trn3 (against a double-precision reference), a numerics tour (one activation-like
+ * vector through every Trainium data type), the catalog's tiny-llama generating on a simulated trn2
  * and trn3 NeuronCore with the per-layer and per-op profile side by side, and the planner's
  * `plan serve` of Llama-3-70B on trn2.48xlarge and on p5.48xlarge. */
 #include <math.h>
@@ -11,6 +12,7 @@
 #include "cli.h"
 #include "trnsim/core.h"
 #include "trnsim/run.h"
+#include "trnsim/runtime.h"
 #include "trnsim/timing.h"
 
 #define DEMO_N 256
@@ -185,6 +187,89 @@ static int kernel_tour(trn_cli *cli) {
     return bad;
 }
 
+/* ---- the compiler's attention kernel on trn2 and trn3 ----------------------------------- */
+
+enum { AQ = 256, AL = 1024, AH = 8, AKV = 2, AD = 128 };
+
+/* softmax(q k^T / sqrt(d)) v per head, causal (query i at position AL - AQ + i), GQA: query
+ * head h reads kv head h / (AH / AKV); in double. */
+static void attention_reference(const double *q, const double *k, const double *v, double *o) {
+    static double p[AL];
+    for (int i = 0; i < AQ; i++)
+        for (int h = 0; h < AH; h++) {
+            int g = h / (AH / AKV), pos = AL - AQ + i;
+            double mx = -INFINITY, sum = 0;
+            for (int j = 0; j <= pos; j++) {
+                double s = 0;
+                for (int d = 0; d < AD; d++)
+                    s += q[(size_t)i * AH * AD + h * AD + d] * k[(size_t)j * AKV * AD + g * AD + d];
+                p[j] = s / sqrt((double)AD);
+                mx = p[j] > mx ? p[j] : mx;
+            }
+            for (int j = 0; j <= pos; j++) sum += p[j] = exp(p[j] - mx);
+            for (int d = 0; d < AD; d++) {
+                double acc = 0;
+                for (int j = 0; j <= pos; j++) acc += p[j] * v[(size_t)j * AKV * AD + g * AD + d];
+                o[(size_t)i * AH * AD + h * AD + d] = acc / sum;
+            }
+        }
+}
+
+static int attention_tour(trn_cli *cli) {
+    static double q[AQ * AH * AD], k[AL * AKV * AD], v[AL * AKV * AD], o[AQ * AH * AD],
+        ref[AQ * AH * AD];
+    for (size_t i = 0; i < (size_t)AQ * AH * AD; i++) /* BF16-exact inputs in [-1, 1) */
+        q[i] =
+            trn_bf16_to_f32(trn_bf16_from_f32((float)((int32_t)trn_rng_u32(3, i) >> 8) * 0x1p-23f));
+    for (size_t i = 0; i < (size_t)AL * AKV * AD; i++) {
+        k[i] =
+            trn_bf16_to_f32(trn_bf16_from_f32((float)((int32_t)trn_rng_u32(4, i) >> 8) * 0x1p-23f));
+        v[i] =
+            trn_bf16_to_f32(trn_bf16_from_f32((float)((int32_t)trn_rng_u32(5, i) >> 8) * 0x1p-23f));
+    }
+    attention_reference(q, k, v, ref);
+    printf("\nKernel: the compiler's flash-style attention (src/compiler/lower_attn.c), %d queries "
+           "against\n%d cached keys, %d heads sharing %d KV heads, head dim %d, causal; checked "
+           "against a\ndouble-precision softmax(q k^T / sqrt(d)) v\n",
+           AQ, AL, AH, AKV, AD);
+    printf("  %-6s %-4s %9s %8s %8s %8s %8s  %-5s %10s\n", "chip", "core", "time us", "PE util",
+           "ACT us", "DVE us", "instrs", "bound", "NMSE");
+    int bad = 0;
+    for (int c = 0; c < 2; c++) {
+        const char *chip = c ? "trn3" : "trn2";
+        trn_runtime *rt = NULL;
+        trn_err err = {0};
+        trn_lower_op op = {0};
+        op.kind = TRN_LOWER_ATTENTION, op.dtype = TRN_DTYPE_BF16, op.out_dtype = TRN_DTYPE_F32;
+        op.m = op.q_len = AQ, op.kv_len = AL, op.heads = AH, op.kv_heads = AKV, op.head_dim = AD;
+        trn_binding in[3] = {{"q", q, sizeof q / sizeof q[0]},
+                             {"k", k, sizeof k / sizeof k[0]},
+                             {"v", v, sizeof v / sizeof v[0]}};
+        trn_binding out[1] = {{"o", o, sizeof o / sizeof o[0]}};
+        trn_op_profile pr;
+        if (trn_runtime_create(cli->hw, chip, &rt, &err) != TRN_OK ||
+            trn_runtime_run(rt, &op, in, 3, out, 1, &pr, &err) != TRN_OK) {
+            cli_error("demo", "attention on %s: %s", chip, err.msg);
+            trn_runtime_destroy(rt);
+            bad = 1;
+            continue;
+        }
+        double num = 0, den = 0;
+        for (size_t i = 0; i < (size_t)AQ * AH * AD; i++)
+            num += (o[i] - ref[i]) * (o[i] - ref[i]), den += ref[i] * ref[i];
+        printf("  %-6s %-4s %9.2f %7.1f%% %8.2f %8.2f %8d  %-5s %10.2e\n", chip,
+               trn_runtime_target(rt)->name, pr.time_ns / 1e3, 100 * pr.pe_mfu,
+               pr.engine_busy_ns[TRN_ENGINE_ACT] / 1e3, pr.engine_busy_ns[TRN_ENGINE_DVE] / 1e3,
+               pr.instrs, trn_engine_short(pr.bound), num / den);
+        /* bf16 probabilities times bf16 v, FP32 accumulation: about 1e-5 (tests/test_lower_attn) */
+        bad |= !(num / den < 1e-3);
+        trn_runtime_destroy(rt);
+    }
+    printf("  The lowering emits it as .tasm (docs/lowering.md); a hand-written one is "
+           "examples/kernels/flash_attention.tasm\n");
+    return bad;
+}
+
 /* ---- a model on the simulated chip ------------------------------------------------------- */
 
 enum { DEMO_NEW = 8 };
@@ -338,6 +423,7 @@ int cmd_demo(trn_cli *cli, int argc, char **argv) {
     printf(
         "\nOne entry in detail, with every figure's source: trnsim info trn3-gen2-ultraserver\n");
     int bad = kernel_tour(cli);
+    bad |= attention_tour(cli);
     numerics_tour();
     bad |= model_tour(cli);
     bad |= plan_tour(cli);

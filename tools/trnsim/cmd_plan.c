@@ -64,6 +64,10 @@ static void help_workloads(void) {
         "  --objective O        throughput (default), cost ($ per token), latency\n"
         "  --top K              alternatives to show (default 5)\n"
         "  --json               the stable JSON schema of docs/planner.md\n"
+        "  --op-cost P          per-op compute times: roofline (catalog efficiency factors)\n"
+        "                       or sim (the chip simulator's timing of the lowered ops, cached\n"
+        "                       by shape; Trainium only). Default: sim on Trainium, roofline on\n"
+        "                       GPUs\n"
         "  --svg FILE           (train, serve) write the scaling curve (throughput vs chips,\n"
         "                       log-log, the best configuration at each power of two up to\n"
         "                       4x the chips) above the time breakdown of the best plan\n"
@@ -261,7 +265,7 @@ enum { W_TRAIN = 1, W_SERVE = 2, W_RL = 4, W_ALL = 7 };
 enum { O_STR, O_POS, O_NUM, O_FLAG };
 
 typedef struct wopts {
-    const char *model, *system, *precision, *kv, *zero, *recompute, *objective, *svg;
+    const char *model, *system, *precision, *kv, *zero, *recompute, *objective, *svg, *op_cost;
     uint64_t chips, seq_len, global_batch, input_len, output_len, batch, top, requests, seed;
     uint64_t tp, pp, dp, ep, cp, microbatches;
     double tokens, ttft_slo_ms, tpot_slo_ms, request_rate;
@@ -304,6 +308,7 @@ static const wopt wopt_table[] = {
     OPT("--requests", O_POS, W_SERVE, requests),
     OPT("--seed", O_POS, W_SERVE, seed),
     OPT("--svg", O_STR, W_TRAIN | W_SERVE, svg),
+    OPT("--op-cost", O_STR, W_ALL, op_cost),
 };
 #define NWOPT (sizeof wopt_table / sizeof wopt_table[0])
 
@@ -530,6 +535,7 @@ static void head_json(cJSON *o, const char *workload, const trn_model_config *mc
     cJSON_AddNumberToObject(o, "price_usd_per_chip_hour", m->price_usd_per_chip_hour);
     cJSON_AddStringToObject(o, "price_provenance", origin_word(m->price_origin));
     cJSON_AddNumberToObject(o, "pue", m->pue);
+    cJSON_AddStringToObject(o, "op_cost", m->cost.name);
 }
 
 static int print_json_doc(cJSON *o) {
@@ -590,6 +596,74 @@ static void merge(cJSON *dst, cJSON *src) {
     cJSON_Delete(src);
 }
 
+/* ---- --op-cost: per-op compute times from the roofline or the chip simulator --------------- */
+
+static struct {
+    int sim;   /* the simulator provider for Trainium machines */
+    int asked; /* --op-cost sim given explicitly */
+    const trn_hw *hw;
+    const trn_model *model;
+    trn_plan_opcost_sim *p; /* created for the first Trainium machine, shared by the rest */
+} opc;
+
+/* Reads --op-cost (NULL: the default, sim for Trainium). 1 ok, 0 usage error. */
+static int op_cost_setup(trn_cli *cli, const wopts *o, const trn_model *md) {
+    memset(&opc, 0, sizeof opc);
+    if (o->op_cost && strcmp(o->op_cost, "roofline") && strcmp(o->op_cost, "sim")) {
+        cli_error("plan", "--op-cost: expected roofline or sim, got '%s'", o->op_cost);
+        return 0;
+    }
+    opc.sim = !o->op_cost || strcmp(o->op_cost, "sim") == 0;
+    opc.asked = o->op_cost && opc.sim;
+    opc.hw = cli->hw;
+    opc.model = md;
+    return 1;
+}
+
+static void op_cost_done(void) {
+    trn_plan_opcost_sim_destroy(opc.p);
+    memset(&opc, 0, sizeof opc);
+}
+
+/* Points m's op costs at the simulator when asked (Trainium only). exit code or 0. */
+static int op_cost_attach(trn_plan_machine *m) {
+    if (!opc.sim) return 0;
+    if (!m->sys->chip) {
+        if (!opc.asked) return 0;
+        cli_error("plan",
+                  "--op-cost sim: %s has %s GPUs; the simulator models Trainium chips only (use "
+                  "--op-cost roofline)",
+                  m->sys->name, m->device);
+        return CLI_EXIT_USAGE;
+    }
+    trn_err err = {0};
+    if (!opc.p && trn_plan_opcost_sim_create(opc.hw, m->device, opc.model, &m->roof, &opc.p,
+                                             &err) != TRN_OK) {
+        cli_error("plan", "--op-cost sim: %s", err.msg);
+        return CLI_EXIT_BADINPUT;
+    }
+    m->cost = trn_plan_opcost_sim_provider(opc.p);
+    return 0;
+}
+
+/* "compute times: ..." naming the provider and, for the simulator, what it answered. */
+static void op_cost_text(const trn_plan_machine *m) {
+    if (!opc.p || m->cost.ctx != opc.p) {
+        printf("compute times: roofline (catalog efficiency: GEMM %.2f, attention %.2f, memory "
+               "%.2f of peak)\n",
+               m->roof.gemm_eff, m->roof.attn_eff, m->roof.mem_eff);
+        return;
+    }
+    trn_plan_opcost_sim_stats st;
+    trn_plan_opcost_sim_stats_get(opc.p, &st);
+    printf("compute times: simulator (%s, timing-only: %lld shapes simulated in %.2f s, %lld "
+           "cache hits); from the simulator %lld GEMM, %lld attention, %lld elementwise ops; "
+           "roofline fallback %lld GEMM, %lld attention, %lld elementwise\n",
+           m->device, (long long)st.shapes, st.sim_wall_s, (long long)st.hits, (long long)st.sim[0],
+           (long long)st.sim[1], (long long)st.sim[2], (long long)st.fallback[0],
+           (long long)st.fallback[1], (long long)st.fallback[2]);
+}
+
 /* The machine for o->chips (or the system's). exit code or 0. */
 static int make_machine(trn_cli *cli, const wopts *o, int64_t chips, trn_plan_machine **m) {
     trn_err err = {0};
@@ -609,7 +683,12 @@ static int make_machine(trn_cli *cli, const wopts *o, int64_t chips, trn_plan_ma
         cli_error("plan", "%s", err.msg);
         return CLI_EXIT_BADINPUT;
     }
-    return 0;
+    int rc = op_cost_attach(*m);
+    if (rc) {
+        trn_plan_machine_destroy(*m);
+        *m = NULL;
+    }
+    return rc;
 }
 
 static trn_plan_pins pins_of(const wopts *o, int zero, int recompute) {
@@ -751,6 +830,7 @@ static int svg_train(trn_cli *cli, const wopts *o, const trn_model *md, const tr
     for (int i = 0; i < nc; i++) {
         trn_plan_machine *m = NULL;
         if (trn_plan_machine_create(bm->sys, counts[i], &m, NULL) != TRN_OK) continue;
+        op_cost_attach(m); /* as for the planned machine, where it succeeded */
         trn_plan_train w = *w0;
         if (!o->global_batch) w.global_batch = (1024 + m->chips - 1) / m->chips * m->chips;
         trn_plan_pins pins = pins_of(o, zero, rcm);
@@ -817,6 +897,7 @@ static int svg_serve(const wopts *o, const trn_model *md, const trn_plan_serve *
     for (int i = 0; i < nc; i++) {
         trn_plan_machine *m = NULL;
         if (trn_plan_machine_create(bm->sys, counts[i], &m, NULL) != TRN_OK) continue;
+        op_cost_attach(m); /* as for the planned machine, where it succeeded */
         trn_plan_pins pins = pins_of(o, -1, -1);
         trn_plan_serve_result r;
         int k = 0;
@@ -881,6 +962,10 @@ static int plan_train(trn_cli *cli, int argc, char **argv) {
     int top_k = o.top ? (int)(o.top > 100 ? 100 : o.top) : 5;
     trn_model *md = NULL;
     if ((rc = load_model(o.model, &md))) return rc;
+    if (!op_cost_setup(cli, &o, md)) {
+        trn_model_destroy(md);
+        return CLI_EXIT_USAGE;
+    }
     const trn_model_config *mc = trn_model_config_of(md);
     w.seq_len =
         o.seq_len ? (int64_t)o.seq_len : (mc->max_positions < 4096 ? mc->max_positions : 4096);
@@ -969,6 +1054,7 @@ static int plan_train(trn_cli *cli, int argc, char **argv) {
                    mc->name, (long long)bm->chips, bm->device, bm->sys->name, (long long)w.seq_len,
                    (long long)w.global_batch, o.precision ? o.precision : "bf16",
                    o.objective ? o.objective : "throughput");
+            op_cost_text(bm);
             printf("searched %lld configurations, %lld fit\n\nbest: ", (long long)total.evaluated,
                    (long long)total.fitting);
             cfg_text(&r->cfg, 1);
@@ -1135,6 +1221,10 @@ static int plan_serve(trn_cli *cli, int argc, char **argv) {
     int top_k = o.top ? (int)(o.top > 100 ? 100 : o.top) : 5;
     trn_model *md = NULL;
     if ((rc = load_model(o.model, &md))) return rc;
+    if (!op_cost_setup(cli, &o, md)) {
+        trn_model_destroy(md);
+        return CLI_EXIT_USAGE;
+    }
     const trn_model_config *mc = trn_model_config_of(md);
     /* default lengths within the model's positions: the output first, the prompt the rest */
     if (!o.output_len && w.output_len >= mc->max_positions) w.output_len = mc->max_positions / 8;
@@ -1221,6 +1311,7 @@ static int plan_serve(trn_cli *cli, int argc, char **argv) {
             if (w.ttft_slo_s > 0 || w.tpot_slo_s > 0)
                 printf("SLO: TTFT <= %g ms, TPOT <= %g ms (0: none)\n", o.ttft_slo_ms,
                        o.tpot_slo_ms);
+            op_cost_text(bm);
             printf("searched %lld configurations, %lld fit\n\n", (long long)total.evaluated,
                    (long long)total.fitting);
             serve_text(bm, &top[0], &w);
@@ -1266,6 +1357,10 @@ static int plan_rl(trn_cli *cli, int argc, char **argv) {
     }
     trn_model *md = NULL;
     if ((rc = load_model(o.model, &md))) return rc;
+    if (!op_cost_setup(cli, &o, md)) {
+        trn_model_destroy(md);
+        return CLI_EXIT_USAGE;
+    }
     const trn_model_config *mc = trn_model_config_of(md);
     trn_plan_machine *m = NULL;
     if ((rc = make_machine(cli, &o, (int64_t)o.chips, &m)) ||
@@ -1305,6 +1400,7 @@ static int plan_rl(trn_cli *cli, int argc, char **argv) {
         printf("plan rl: %s on %lld x %s (%s), %lld rollouts of %lld + %lld tokens, update in %s\n",
                mc->name, (long long)m->chips, m->device, m->sys->name, (long long)w.rollouts,
                (long long)w.input_len, (long long)w.output_len, o.precision ? o.precision : "bf16");
+        op_cost_text(m);
         printf(
             "step %.4g s: rollout %.4g s + policy update %.4g s; $%.4g and %.4g kWh per step\n\n",
             r.step_time_s, r.rollout_s, r.update.step_time_s, r.usd_per_step,
@@ -1336,9 +1432,12 @@ int cmd_plan(trn_cli *cli, int argc, char **argv) {
         return CLI_EXIT_OK;
     }
     if (strcmp(argv[1], "model") == 0) return plan_model(argc - 1, argv + 1);
-    if (strcmp(argv[1], "train") == 0) return plan_train(cli, argc - 1, argv + 1);
-    if (strcmp(argv[1], "serve") == 0) return plan_serve(cli, argc - 1, argv + 1);
-    if (strcmp(argv[1], "rl") == 0) return plan_rl(cli, argc - 1, argv + 1);
+    int rc = -1;
+    if (strcmp(argv[1], "train") == 0) rc = plan_train(cli, argc - 1, argv + 1);
+    if (strcmp(argv[1], "serve") == 0) rc = plan_serve(cli, argc - 1, argv + 1);
+    if (strcmp(argv[1], "rl") == 0) rc = plan_rl(cli, argc - 1, argv + 1);
+    op_cost_done();
+    if (rc >= 0) return rc;
     cli_error("plan", "unknown subcommand '%s' (model, train, serve, rl)", argv[1]);
     return CLI_EXIT_USAGE;
 }

@@ -431,7 +431,10 @@ int cmd_run(trn_cli *cli, int argc, char **argv) {
     if (pg.on) fprintf(stderr, "\r%60s\r", "");
     if (s != TRN_OK) {
         cli_error("run", "%s", err.msg);
-        rc = s == TRN_E_RANGE || s == TRN_E_INVALID ? CLI_EXIT_USAGE : CLI_EXIT_FAIL;
+        /* a model family or an op shape the compiler cannot build: the model is the bad input */
+        rc = s == TRN_E_RANGE || s == TRN_E_INVALID ? CLI_EXIT_USAGE
+             : s == TRN_E_UNSUPPORTED               ? CLI_EXIT_BADINPUT
+                                                    : CLI_EXIT_FAIL;
         goto done;
     }
     if (res.tokens && trn_run_model_has_tokenizer(rm) &&
