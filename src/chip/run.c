@@ -107,7 +107,7 @@ static trn_status deadlock(trn_chip *c, const int *state, const int *at, trn_err
     f->engine = in->engine;
     f->line = in->line;
     f->cycle = -1;
-    snprintf(f->msg, sizeof f->msg, "%.100s: deadlock of %d cores: %s",
+    snprintf(f->msg, sizeof f->msg, "%.100s: deadlock of %d cores: %.340s",
              p->source_path ? p->source_path : p->name, c->n, msg);
     return trn_err_set(err, TRN_E_FAULT, "%s", msg[0] ? f->msg : "deadlock");
 }
