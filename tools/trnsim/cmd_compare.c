@@ -660,7 +660,14 @@ static int compare_workload(trn_cli *cli, const copts *o, const copt **given, in
                              "it; override with --hw)"
                            : "");
     }
+    int nok = 0;
+    for (int i = 0; i < ns; i++) nok += rows[i].ok;
     if (!rc && o->svg) rc = write_svg(o->svg, rows, ns, mc->name, wl.train);
+    if (!rc && nok == 0) {
+        cli_error("compare", "%s: no system can run this workload (the reasons are listed above)",
+                  mc->name);
+        rc = CLI_EXIT_FAIL;
+    }
     free(rows);
     trn_model_destroy(md);
     return rc;
