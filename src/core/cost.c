@@ -120,6 +120,13 @@ int cost_is_dma(const trn_program *p, int i) {
     return trn_isa_op_get(p->instrs[i].op)->cost == TRN_COST_DMA;
 }
 
+void cost_dma_ops(uint8_t *is_dma) {
+    for (int op = 0; op < TRN_OP_COUNT; op++) {
+        const trn_isa_op *row = trn_isa_op_get((trn_opcode)op);
+        is_dma[op] = row && row->cost == TRN_COST_DMA;
+    }
+}
+
 /* ---- operand helpers --------------------------------------------------------------------- */
 
 /* Argument `key` (COST_K_*) of instruction in, or NULL (its index resolved once per opcode). */

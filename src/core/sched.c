@@ -17,11 +17,12 @@
  * kept; a write removes every access it covers, and a read removes the earlier reads of its own
  * engine that it covers (they retire before it), which keeps the sets and the edges short. A
  * removed access's slot, index node and intervals are reused or freed, so memory follows the
- * live set, not the program. The live accesses of a region sit in an interval tree on their
- * bounding boxes in a (row, column) plane whose row pitch is the region's first row stride (a
- * treap keyed by the box's first column, each node holding the largest end of its subtree), so
- * the column slices of one tensor do not all meet one another; only the candidates it reports
- * get the exact partition and byte tests, and the wait of each engine is the max over them.
+ * live set, not the program. The live accesses of a region are indexed by their bounding boxes
+ * in a (row, column) plane whose row pitch is the region's first row stride, so the column
+ * slices of one tensor do not all meet one another: up to FLAT_MAX of them in a plain array of
+ * boxes, scanned, and beyond that in an interval tree (a treap keyed by the box's first column,
+ * each node holding the largest end of its subtree); only the candidates the index reports get
+ * the exact partition and byte tests, and the wait of each engine is the max over them.
  *
  * Deliberately left out: `.sync manual` programs (their own semaphores order them; checking
  * them for races is the race detector's job) and register dependences between sequencers. */
@@ -85,16 +86,15 @@ typedef struct box {
 } box;
 
 /* Live accesses (with a non-empty footprint) a region keeps in a plain array, scanned, before
- * its index becomes a tree: most regions (a tile's buffers) never hold more. */
+ * its index becomes a tree: most regions (a tile's buffers) hold fewer. */
 #define FLAT_MAX 32
 
 typedef struct region {
-    int32_t root;   /* index of the live accesses, -1 when empty (a tree region) */
+    uint8_t tree;   /* the index is the treap at root (for good once FLAT_MAX is passed) */
+    int32_t root;   /* tree: the treap of the live accesses, -1 when empty */
     int32_t *flat;  /* !tree: the nodes of the live accesses (each node's .l: its position) */
     box *fbox;      /* !tree: their boxes (copies of the nodes', scanned) */
-    int nflat;
-    uint8_t tree;   /* the index is the treap at root (set for good once nflat would pass
-                       FLAT_MAX) */
+    int nflat;      /* !tree: entries of flat and fbox */
     uint64_t pitch; /* row pitch of the index plane in bytes; 0: one row (columns = bytes) */
     int32_t *empty; /* live accesses with an empty footprint: scanned */
     int nempty, capempty;
@@ -692,8 +692,8 @@ static void region_drop(builder *b, region *r, int32_t id) {
 }
 
 /* The engine group that retires instruction `in` in order, and the queue it sits in. */
-static int group_of(const trn_program *p, int i) {
-    return cost_is_dma(p, i) ? TRN_ENGINE_DMA : (int)p->instrs[i].engine;
+static int group_of(const trn_program *p, const uint8_t *is_dma, int i) {
+    return is_dma[p->instrs[i].op] ? TRN_ENGINE_DMA : (int)p->instrs[i].engine;
 }
 
 #define MAX_ACC (2 * TRN_MAX_AP_LIST + 16)
@@ -820,13 +820,15 @@ trn_status sched_build(const trn_program *p, sched *s, trn_err *err) {
     b->key_acc[0] = trn_isa_arg_find(TRN_OP_NC_MATMUL, "accumulate");
     b->key_acc[1] = trn_isa_arg_find(TRN_OP_NC_MATMUL_MX, "accumulate");
     trn_status st = regions_init(b);
+    uint8_t is_dma[TRN_OP_COUNT];
+    cost_dma_ops(is_dma);
     int32_t prev_in_queue[TRN_ENGINE_COUNT];
     for (int g = 0; g < TRN_ENGINE_COUNT; g++) prev_in_queue[g] = -1;
     footprint fp[MAX_ACC];
     int reg[MAX_ACC];
     for (int i = 0; i < p->ninstrs && st == TRN_OK; i++) {
         const trn_instr *in = &p->instrs[i];
-        int group = group_of(p, i);
+        int group = group_of(p, is_dma, i);
         int queue = (int)in->engine; /* a DMA issued by a sequencer: its trigger's queue */
         int nfp = 0;
         st = operands(b, i, fp, reg, NULL, &nfp);

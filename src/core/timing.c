@@ -7,7 +7,8 @@
  * it reads (RAW stall). DMA instructions are split over the core's DMA queues; each queue runs
  * its transfers in order (fixed cost, then bytes at the queue's rate), and the transfers in
  * their data phase share the HBM bandwidth of the core max-min fairly. Event-driven and
- * deterministic: no randomness, a fixed scan order, the same doubles in the same order.
+ * deterministic: no randomness, a fixed scan order, the same doubles in the same order. Queues
+ * in lock-step (the 16 transfers of one DMA) are simulated once, as a lane (see lane_split).
  *
  * Several cores (trn_timing_run_cores) are one simulation: one clock, every core stepped in
  * core order at each event, the HBM bandwidth of the chip shared by the data phases of every
@@ -415,8 +416,7 @@ static void lane_split(sim *S, int l, const uint64_t *key) {
 static int lanes_equal(const queue_state *a, const queue_state *b) {
     if (a->phase != b->phase || a->head != b->head || a->prev != b->prev) return 0;
     if (a->phase == 0) return a->free_ns == b->free_ns;
-    if (a->instr != b->instr || a->rem != b->rem || a->cap != b->cap || a->hbm != b->hbm)
-        return 0;
+    if (a->instr != b->instr || a->rem != b->rem || a->cap != b->cap || a->hbm != b->hbm) return 0;
     if (a->phase == 1) return a->phase_end == b->phase_end;
     return a->rate == b->rate && a->fin == b->fin;
 }
@@ -773,7 +773,8 @@ static trn_status deadlock(sim *S, trn_err *err) {
         } else {
             int h = S->tm->ndma;
             for (int q = 0; q < S->tm->nq; q++)
-                if (queue_of(S, q)->head < h && queue_of(S, q)->phase == 0) h = queue_of(S, q)->head;
+                if (queue_of(S, q)->head < h && queue_of(S, q)->phase == 0)
+                    h = queue_of(S, q)->head;
             if (h >= S->tm->ndma) continue;
             i = S->dma_list[h];
             if (p->instrs[i].engine != TRN_ENGINE_DMA) continue; /* blocked behind its issue */
@@ -821,7 +822,8 @@ static trn_status deadlock_cores(xsim *X, trn_err *err) {
             } else {
                 int h = S->tm->ndma;
                 for (int q = 0; q < S->tm->nq; q++)
-                    if (queue_of(S, q)->head < h && queue_of(S, q)->phase == 0) h = queue_of(S, q)->head;
+                    if (queue_of(S, q)->head < h && queue_of(S, q)->phase == 0)
+                        h = queue_of(S, q)->head;
                 if (h >= S->tm->ndma) continue;
                 i = S->dma_list[h];
                 if (p->instrs[i].engine != TRN_ENGINE_DMA) continue;
@@ -1146,7 +1148,9 @@ static trn_status sim_setup(sim *S, const trn_program *p, const trn_hw_core *cor
         !S->arrived || !S->lanes || !S->lane_of || !S->lane_mem || !S->qrate || !S->sems)
         st = TRN_E_NOMEM;
     if (st == TRN_OK) {
-        for (int i = 0; i < n; i++) tm->dma_slot[i] = cost_is_dma(p, i) ? tm->ndma++ : -1;
+        uint8_t is_dma[TRN_OP_COUNT];
+        cost_dma_ops(is_dma);
+        for (int i = 0; i < n; i++) tm->dma_slot[i] = is_dma[p->instrs[i].op] ? tm->ndma++ : -1;
         size_t nd = (size_t)(tm->ndma ? tm->ndma : 1);
         S->dma_list = malloc(nd * sizeof *S->dma_list);
         S->plan = calloc(nd, sizeof *S->plan);

@@ -123,6 +123,9 @@ typedef struct dma_plan {
 
 /* 1 when instruction `i` is a DMA (runs on the DMA queues). */
 int cost_is_dma(const trn_program *p, int i);
+/* is_dma[op] = 1 for every opcode that is a DMA (cost_is_dma of its instructions), for loops
+ * over many instructions; is_dma has TRN_OP_COUNT entries. */
+void cost_dma_ops(uint8_t *is_dma);
 /* Plans DMA instruction `i` into `d` (d->bytes has room for the core's queue count). */
 void cost_dma(cost_ctx *ctx, int i, dma_plan *d);
 
