@@ -3,7 +3,8 @@
  * Korthikanti et al. 2022 activations), the 1F1B bubble (p - 1) / (m + p - 1), MFU of a case
  * where every op runs at a known fraction of peak, the roofline provider's GEMM formula with
  * tile quantization, the power model; the search against a brute force over every legal
- * configuration, pins, illegal configurations and the out-of-memory explanation. */
+ * configuration, pins, illegal configurations and the out-of-memory explanation; uneven
+ * pipeline stages (ceil(layers / pp) on the busiest one). */
 #include <math.h>
 #include <string.h>
 
@@ -356,6 +357,55 @@ static void test_oom(void) {
     trn_model_destroy(md);
 }
 
+/* Uneven stages (pp pinned, not dividing the layers): the busiest stage holds ceil(L / pp)
+ * layers. llama-3-8b (32 layers), tp 1, dp 1, 8 microbatches of 1 x 2048 tokens on H100s:
+ * pp 2, 4, 5 hold 16, 8 and ceil(32 / 5) = 7 layers on the last stage, so with c1 one layer's
+ * forward + backward compute over the 8 microbatches and h the head's,
+ *   compute(pp) = 8 lps c1 + h  =>  compute(4) - compute(5) = (compute(2) - compute(4)) / 8.
+ * The first stage holds min(m, p) = 5 microbatches of 7 layers of activations. The search
+ * never picks an uneven pp by itself (only a pin does), and pp above the layers is refused. */
+static void test_uneven_stages(void) {
+    trn_model *md = load("llama-3-8b");
+    trn_plan_train w = {2048, 8, TRN_HW_BF16, 0};
+    trn_plan_train_result r[3];
+    trn_err err = {0};
+    const int64_t pps[3] = {2, 4, 5};
+    for (int i = 0; i < 3; i++) {
+        trn_plan_machine *m = machine("p5.48xlarge", pps[i]);
+        trn_plan_config c = {1, pps[i], 1, 1, 1, 8, 0};
+        CHECK_EQ_INT(trn_plan_train_eval(m, md, &w, &c, TRN_PLAN_RECOMPUTE_NONE, &r[i], &err),
+                     TRN_OK);
+        trn_plan_machine_destroy(m);
+    }
+    double c2 = r[0].bd.compute_s, c4 = r[1].bd.compute_s, c5 = r[2].bd.compute_s;
+    CHECK(c2 > c4 && c4 > c5);
+    CHECK_NEAR(c4 - c5, (c2 - c4) / 8, 1e-9 * c4);
+    double s = 2048, b = 1, h = 4096;
+    CHECK_EQ_INT(r[2].mem.stage, 0);
+    CHECK_NEAR(r[2].mem.activations, s * b * h * (34.0 + 5 * 32 * s / h) * 7 * 5, 1e-3);
+    /* the search: unpinned, 5 chips allow pp 1 or 5 only as 5 x 1 x 1; pp 5 does not divide
+     * the 32 layers, so only tp and dp splits remain (tp 5 and dp 5 are illegal: no plan) */
+    trn_plan_machine *m = machine("p5.48xlarge", 5);
+    trn_plan_pins free_pins = {0, 0, 0, 0, 0, 0, -1, -1};
+    int found = 0;
+    trn_status st =
+        trn_plan_train_search(m, md, &w, &free_pins, TRN_PLAN_THROUGHPUT, r, 1, &found, NULL, &err);
+    CHECK(st != TRN_OK || found == 0);
+    trn_plan_pins pp5 = {0, 5, 0, 0, 0, 8, 0, TRN_PLAN_RECOMPUTE_NONE};
+    CHECK_EQ_INT(
+        trn_plan_train_search(m, md, &w, &pp5, TRN_PLAN_THROUGHPUT, r, 1, &found, NULL, &err),
+        TRN_OK);
+    CHECK_EQ_INT(found, 1);
+    CHECK_NEAR(r[0].bd.compute_s, c5, 1e-12 * c5);
+    trn_plan_machine_destroy(m);
+    m = machine("p5.48xlarge", 64);
+    trn_plan_config c = {1, 64, 1, 1, 1, 8, 0};
+    CHECK_EQ_INT(trn_plan_train_eval(m, md, &w, &c, 0, &r[0], &err), TRN_E_INVALID);
+    CHECK_CONTAINS(err.msg, "pp 64 exceeds the 32 layers");
+    trn_plan_machine_destroy(m);
+    trn_model_destroy(md);
+}
+
 int main(void) {
     trn_err err = {0};
     if (trn_hw_create(&hw, &err) != TRN_OK) {
@@ -369,6 +419,7 @@ int main(void) {
     test_errors();
     test_search();
     test_oom();
+    test_uneven_stages();
     trn_hw_destroy(hw);
     return test_summary();
 }

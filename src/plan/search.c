@@ -106,7 +106,7 @@ trn_status trn_plan_train_search(const trn_plan_machine *m, const trn_model *mod
             for (int c = 0; c < npp; c++) {
                 int64_t pp = dpp[c];
                 if (pins->pp && pp != pins->pp) continue;
-                if (mc->layers % pp) continue;
+                if (mc->layers % pp && !pins->pp) continue; /* uneven stages only when pinned */
                 int64_t dp = N / tp / cp / pp;
                 if (pins->dp && dp != pins->dp) continue;
                 if (w->global_batch % dp) continue;

@@ -3,8 +3,9 @@
  * communication per parallelism from the fabric, the 1F1B bubble), MFU, cost and energy.
  * docs/planner.md "Training" has every formula and its source.
  *
- * Deliberately left out: interleaved pipeline schedules, uneven stages, communication of the
- * vocabulary-parallel cross entropy, host offload. */
+ * Uneven stages (pp not dividing the layers, only when pp is pinned) are planned by their
+ * busiest stage: ceil(layers / pp) layers. Deliberately left out: interleaved pipeline
+ * schedules, communication of the vocabulary-parallel cross entropy, host offload. */
 #include "plan_impl.h"
 #include "train_impl.h"
 
@@ -17,6 +18,13 @@
 #define OPT_STEP_BYTES                                                   \
     (2 * OPT_BYTES + GRAD_BYTES + BF16_BYTES) /* read+write states, read \
                                                 grads, write bf16 weights */
+
+/* Layers of the busiest pipeline stage: layers / pp, or ceil(layers / pp) when pp does not
+ * divide them (Llama 3 405B: 126 layers over 16 stages, 8 on the busiest). */
+static double stage_layers(const plan_model *pm, int64_t pp) {
+    int64_t L = pm->c->layers;
+    return L % pp ? (double)((L + pp - 1) / pp) : pm->layers / (double)pp;
+}
 
 static int64_t at_least_1(double x) {
     int64_t v = (int64_t)llround(x);
@@ -43,9 +51,9 @@ trn_status plan_train_check(const plan_model *pm, const trn_plan_train *w, const
         return trn_err_set(err, TRN_E_INVALID,
                            "tp %lld must divide the %lld KV heads or be a multiple of them",
                            (long long)c->tp, (long long)mc->kv_heads);
-    if (mc->layers % c->pp)
-        return trn_err_set(err, TRN_E_INVALID, "pp %lld must divide the %lld layers",
-                           (long long)c->pp, (long long)mc->layers);
+    if (c->pp > mc->layers)
+        return trn_err_set(err, TRN_E_INVALID, "pp %lld exceeds the %lld layers", (long long)c->pp,
+                           (long long)mc->layers);
     if (c->ep > 1 && !mc->experts)
         return trn_err_set(err, TRN_E_INVALID, "ep %lld: %s has no experts (ep must be 1)",
                            (long long)c->ep, mc->name);
@@ -81,6 +89,8 @@ trn_status plan_train_check(const plan_model *pm, const trn_plan_train *w, const
 static void stage_params(const plan_model *pm, const trn_plan_config *c, int64_t st, double *dense,
                          double *expert) {
     double tp = (double)c->tp, pp = (double)c->pp;
+    if (pm->c->layers % c->pp) /* uneven stages: the busiest one's share of the layers */
+        pp = pm->layers / stage_layers(pm, c->pp);
     *dense = (pm->attn + pm->dense_mlp) / pp / tp + (pm->norms) / pp;
     *expert = pm->experts / pp / (tp * (double)c->ep);
     if (st == 0) *dense += pm->embed / tp;
@@ -100,12 +110,12 @@ static double layer_act(const plan_model *pm, double s, double b, double t, int 
 
 void plan_train_memory(const trn_plan_machine *m, const plan_model *pm, const trn_plan_train *w,
                        const trn_plan_config *c, int rc, trn_plan_memory *out) {
-    double tp = (double)c->tp, pp = (double)c->pp, ep = (double)c->ep;
+    double tp = (double)c->tp, ep = (double)c->ep;
     double D = (double)(c->dp * c->cp), De = D / ep;
     double s = (double)(w->seq_len / c->cp);
     double b = (double)(w->global_batch / c->dp / c->microbatches);
     double per_layer = layer_act(pm, s, b, tp, rc);
-    double lps = pm->layers / pp;
+    double lps = stage_layers(pm, c->pp);
     int64_t stages[2] = {0, c->pp - 1};
     memset(out, 0, sizeof *out);
     for (int i = 0; i < (c->pp > 1 ? 2 : 1); i++) {
@@ -202,7 +212,7 @@ trn_status plan_train_eval(const trn_plan_machine *m, const plan_model *pm,
     double tp = (double)c->tp, pp = (double)c->pp, h = pm->hidden;
     double b = (double)(w->global_batch / c->dp / c->microbatches);
     double T = b * (double)(w->seq_len / c->cp); /* tokens per chip per microbatch */
-    double lps = pm->layers / pp;
+    double lps = stage_layers(pm, c->pp);
 
     /* forward of the slowest (last) stage */
     trn_plan_breakdown layer = {0}, head = {0}, mb = {0};
@@ -255,7 +265,7 @@ trn_status plan_train_eval(const trn_plan_machine *m, const plan_model *pm,
     if (c->ep > 1 && pm->moe_layers > 0) {
         double a2a =
             plan_coll(m, TRN_COLL_ALLTOALL, c->ep, c->tp * c->cp, T * pm->topk * h * BF16_BYTES);
-        mb.ep_comm_s += 2 * a2a * (pm->moe_layers / pp) * (fwd_passes + 1);
+        mb.ep_comm_s += 2 * a2a * (pm->moe_layers / pm->layers * lps) * (fwd_passes + 1);
     }
     /* pipeline: activations forward and gradients backward across each stage boundary */
     if (c->pp > 1) {
