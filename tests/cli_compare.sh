@@ -38,6 +38,8 @@ expect_rc 2 "$TRN" compare --model llama-3-8b --workload train --chips 2000000; 
 expect_rc 2 "$TRN" compare --model llama-3-8b --workload train --precision fp4; expect_err "--precision: expected bf16, fp8 or mxfp8"
 expect_rc 2 "$TRN" compare --model llama-3-8b --workload serve --precision int3; expect_err "--precision: expected model, bf16, fp8 or mxfp4"
 expect_rc 2 "$TRN" compare --model llama-3-8b --workload serve --ttft-slo-ms -5; expect_err "--ttft-slo-ms: expected a positive number"
+# a workload no system can run: every row gives its reason, and the exit is 1
+expect_rc 1 "$TRN" compare --model bert-large --workload serve; expect_out "it generates no tokens to serve"; expect_err "no system can run this workload"
 expect_rc 2 "$TRN" compare --model llama-3-8b --workload train --zero 7; expect_err "--zero: expected 0, 1, 2, 3 or fsdp"
 expect_rc 2 "$TRN" compare --model llama-3-8b --workload train --svg; expect_err "needs a value"
 expect_rc 2 "$TRN" compare --claims --model llama-3-8b; expect_err "--claims takes only --json"
