@@ -60,9 +60,9 @@ pyexpr 'all(o["where"] == "approx" and o["time_us"] > 0 for o in d["prefill"]["o
 expect_rc 0 "$TRN" run --model "$T/gpt2" --tokens 1,2,3 --max-new 2 --json
 pyexpr 'sum(o["where"] == "fused" and o["kind"] == "GELU_TANH" for o in d["prefill"]["ops"]) == 2'
 
-# dense models: timing-only gives the functional run's simulated times
+# dense models: timing-only gives the functional run's simulated times (both on one core)
 for f in llama gpt2; do
-    expect_rc 0 "$TRN" run --model "$T/$f" --tokens 5,17,99,3 --max-new 4 --timing-only --json
+    expect_rc 0 "$TRN" run --model "$T/$f" --tokens 5,17,99,3 --max-new 4 --timing-only --cores 1 --json
     pyexpr 'd["ttft_us"] == json.load(open(sys.argv[1].replace("out", "'"$f"'.a.json")))["ttft_us"] and d["tpot_us"] == json.load(open(sys.argv[1].replace("out", "'"$f"'.a.json")))["tpot_us"]'
 done
 
@@ -119,6 +119,25 @@ for m in llama-3-8b llama-3-70b mixtral-8x7b gpt-oss-120b; do
 done
 expect_rc 0 "$TRN" run --model llama-3-8b --timing-only --prompt-len 512 --max-new 2 --cores 8
 expect_out "8 cores"
+# timing-only defaults to the whole chip (the same figures as --cores 8), functional to one core
+expect_rc 0 "$TRN" run --model llama-3-8b --timing-only --prompt-len 512 --max-new 2 --cores 8 --json
+cp "$T/out" "$T/out8"
+expect_rc 0 "$TRN" run --model llama-3-8b --timing-only --prompt-len 512 --max-new 2 --json
+python3 - "$T/out8" "$T/out" <<'P' && ok || bad "timing-only default differs from --cores 8"
+import json, sys
+a, b = (json.load(open(f)) for f in sys.argv[1:3])
+sys.exit(0 if b["cores"] == 8 and (a["ttft_us"], a["tpot_us"]) == (b["ttft_us"], b["tpot_us"]) else 1)
+P
+expect_rc 0 "$TRN" run --model "$T/llama" --tokens 5,6,7 --max-new 3 --json
+pyexpr 'd["cores"] == 1'
+# --cores 8 splits every op over the chip: the same tokens, a shorter simulated prefill
+cp "$T/out" "$T/out1"
+expect_rc 0 "$TRN" run --model "$T/llama" --tokens 5,6,7 --max-new 3 --json --cores 8
+python3 - "$T/out1" "$T/out" <<'P' && ok || bad "--cores 8: tokens differ or the prefill is not faster"
+import json, sys
+a, b = (json.load(open(f)) for f in sys.argv[1:3])
+sys.exit(0 if b["cores"] == 8 and a["generated"] == b["generated"] and b["ttft_us"] < a["ttft_us"] else 1)
+P
 expect_rc 2 "$TRN" run --model llama-3-8b --tokens 1,2
 expect_err "--timing-only"
 

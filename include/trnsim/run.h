@@ -18,7 +18,19 @@
  *           GEMM plus top-k: small), SWIGLU_OAI, and a GELU/SiLU that could not be fused.
  * Activations and the KV cache live in host FP32 buffers between ops and are bound as the
  * kernels' HBM inputs and outputs (rounded to the kernel's dtype on the way in: bf16
- * activations, f32 logits). Weights are packed once into the kernels' panel layout and kept.
+ * activations, f32 logits). Weights are resident: a LINEAR's weight (packed into the kernel's
+ * panel layout) and bias are written once into the HBM image of each program that uses them
+ * (trn_runtime_resident_create) and every later launch runs on that image, writing only x.
+ *
+ * Several cores (opts.cores = N > 1): each chip op is cut into at most N per-core pieces, each
+ * lowered with its own shape and run on its own NeuronCore; the pieces are timed together on the
+ * chip (trn_runtime_time_cores: every core's DMA sharing the chip's HBM bandwidth), and the op's
+ * time is the slowest core's. The cuts: a LINEAR by blocks of whole 512-column panels of W and y
+ * when n >= 512 N, else by 128-row tiles of x and y when m >= 128 N, else by ceil(n / N)
+ * columns; ATTENTION by ceil(kv_heads / N) kv heads (with their query heads' columns of q and
+ * o); the row ops (norms, softmax, add, mul, swiglu, rope) by ceil(m / N) rows. Every output
+ * element is computed by one core exactly as the whole op computes it (the same K order, the
+ * same row or head), so the results equal the one-core run bit for bit.
  *
  * Timing-only: no buffers, no weights, no arithmetic; each distinct op shape is compiled and
  * timed once (the runtime's cache), so a full-size model costs the distinct shapes only. MoE
@@ -26,11 +38,11 @@
  * experts. A functional run's times are the same timing model on the same programs, so both
  * paths agree op for op on dense models.
  *
- * Deliberately left out: batches of several sequences; numerics of several NeuronCores (with
- * `cores` > 1 each chip op is timed as its per-core piece under an even split, the numerics
- * still run whole on one core); weights resident in simulated HBM across ops (each kernel
- * binds its own); MXFP4 matmuls (GPT-OSS's MXFP4 expert weights are dequantized exactly and
- * run in the chosen precision). */
+ * Deliberately left out: batches of several sequences; overlap of consecutive ops, or ops on
+ * different cores at once (the ops of a step run one after another, each on all its cores);
+ * cross-core collectives (no piece needs another's data: every cut is of independent outputs);
+ * activations resident in HBM between ops (they go through host buffers); MXFP4 matmuls (GPT-OSS's
+ * MXFP4 expert weights are dequantized exactly and run in the chosen precision). */
 #ifndef TRNSIM_RUN_H
 #define TRNSIM_RUN_H
 
@@ -63,10 +75,8 @@ const char *trn_run_where_name(trn_run_where w);
 typedef struct trn_run_opts {
     int prec;        /* LINEAR matmul precision, a trn_precision of lower.h (0: bf16) */
     int timing_only; /* 1: no weights, no arithmetic */
-    int cores;       /* NeuronCores each chip op is split over for its time (0 or 1: one;
-                        at most the chip's cores): GEMMs by 512-column panels (else by
-                        128-row tiles, else by columns), attention by kv heads, row ops
-                        by rows; the numerics always run whole on one core */
+    int cores;       /* NeuronCores each chip op is split over, numerics and time (0 or 1:
+                        one; at most the chip's cores): the cuts above */
     int64_t max_ctx; /* KV-cache rows; 0: set by the first trn_run_generate to the prompt
                         plus max_new, or by a first trn_run_step to the model's positions */
     /* Functional mode, for tests and debugging (may be NULL): called after each op with its
@@ -163,6 +173,8 @@ trn_status trn_run_runtime_create(const trn_hw *hw, const char *chip, trn_runtim
                                   trn_err *err);
 void trn_run_runtime_destroy(trn_runtime *rt);
 int trn_run_runtime_programs(const trn_runtime *rt);
+/* The NeuronCores of the runtime's chip (catalog `cores`, at least 1). */
+int trn_run_runtime_cores(const trn_runtime *rt);
 /* trn_precision_find / _name ("bf16", "fp8", "mxfp8"); trn_engine_short ("PE", "ACT" ...). */
 int trn_run_precision_find(const char *name);
 const char *trn_run_precision_name(int prec);

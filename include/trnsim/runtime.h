@@ -9,10 +9,19 @@
  *     memory), the path full-size models and the planner use.
  * The op-cost functions give seconds per op for the planner from the timing-only path.
  *
- * Deliberately left out: several cores or chips in one op (the op runs on one NeuronCore; the
- * HBM bandwidth it gets is its fair share of the chip's, the timing model's default), the
- * model graph and its weights (the compiler's graph and the model runner own them), KV-cache
- * management across steps. */
+ * Resident images: the inputs that do not change between launches (a LINEAR's packed weights and
+ * bias) are written once into an HBM image of the program; every later launch runs a fresh core
+ * on that same image (trn_core_create_shared), writing only its other inputs.
+ *
+ * Several cores: trn_runtime_time_cores times per-core programs (the pieces of one op, each
+ * lowered with its own shape) together on the chip with trn_timing_run_cores, every core's DMA
+ * sharing the chip's whole HBM bandwidth. A single op on one core keeps the timing model's
+ * default, its fair share (1 / cores) of the chip's bandwidth.
+ *
+ * Deliberately left out: how an op is cut into pieces and their data (the model runner,
+ * run_kernel.c and graph_run.c, does it: each piece is an ordinary lowered op), several chips,
+ * the model graph and its weights (the compiler's graph and the model runner own them),
+ * KV-cache management across steps. */
 #ifndef TRNSIM_RUNTIME_H
 #define TRNSIM_RUNTIME_H
 
@@ -74,6 +83,27 @@ typedef struct trn_binding {
  * a missing input or a wrong count; TRN_E_FAULT with the fault's message. */
 trn_status trn_runtime_run(trn_runtime *rt, const trn_lower_op *op, const trn_binding *in, int nin,
                            trn_binding *out, int nout, trn_op_profile *prof, trn_err *err);
+
+/* A resident HBM image of `op`'s program with inputs w[nw] written once (names copied, data
+ * borrowed for the call only). Errors as trn_runtime_run. */
+typedef struct trn_resident trn_resident;
+trn_status trn_runtime_resident_create(trn_runtime *rt, const trn_lower_op *op,
+                                       const trn_binding *w, int nw, trn_resident **out,
+                                       trn_err *err);
+void trn_resident_destroy(trn_resident *r); /* NULL is a no-op */
+/* trn_runtime_run on the image `res` (its resident inputs kept, in[nin] the others; the image
+ * keeps whatever a run writes). The runtime must be the one that created res. */
+trn_status trn_runtime_run_resident(trn_runtime *rt, trn_resident *res, const trn_binding *in,
+                                    int nin, trn_binding *out, int nout, trn_op_profile *prof,
+                                    trn_err *err);
+
+/* Timing-only: ops[0..n-1] (the per-core pieces of one op, n = 1 .. the chip's cores) timed
+ * together on n cores of the chip (trn_timing_run_cores, no cross-core instructions), cached by
+ * the pieces' keys. *prof: time_ns and bound of the slowest core; flops, HBM bytes, busy times
+ * and instructions summed; pe_mfu / pe_hfu time-weighted over the n cores (the utilization of
+ * the n cores together). n = 1 is trn_runtime_time. TRN_E_RANGE for n out of range. */
+trn_status trn_runtime_time_cores(trn_runtime *rt, const trn_lower_op *ops, int n,
+                                  trn_op_profile *prof, trn_err *err);
 
 /* Cache statistics: distinct programs, lookups that hit, lookups that compiled. */
 void trn_runtime_cache_stats(const trn_runtime *rt, int *programs, uint64_t *hits,

@@ -1,7 +1,9 @@
 /* The model runner (include/trnsim/run.h): a graph step executed op by op, each op mapped to
  * lowered kernels run (functional) or timed (timing-only) through the runtime, host FP32 for
  * the ops with no lowering, the KV cache and activations in host buffers, the profile per op.
- * Left out: batches, multi-core numerics, weights resident in simulated HBM. */
+ * Each chip op is cut into per-core pieces (rk_split) whose blocks of the host tensors are
+ * gathered, run, and scattered back; a LINEAR's weight columns stay resident in the HBM image of
+ * each piece's program. Left out: batches, activations resident in HBM between ops. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,12 +12,12 @@
 #include "run_impl.h"
 #include "trnsim/graph.h"
 
-/* A weight packed into a LINEAR kernel's w layout (panels, or MX panels), with its bias. */
-typedef struct packed {
-    char key[TRN_GRAPH_NAME_MAX + 16];
-    double *w, *b;
-    size_t nw, nb;
-} packed;
+/* A resident HBM image: a LINEAR weight's columns (packed into the kernel's w layout, with
+ * its bias) written once into the image of one per-core program and kept. */
+typedef struct resident {
+    char *key; /* weight, expert, columns, the program's shape */
+    rk_res *res;
+} resident;
 
 typedef struct kvbuf {
     char name[TRN_GRAPH_NAME_MAX];
@@ -30,8 +32,8 @@ struct trn_run {
     trn_runtime *rt;
     trn_run_opts o;
     int64_t max_ctx, pos;
-    packed *pk;
-    int npk, cappk;
+    resident *rs;
+    int nrs, caprs;
     kvbuf *kv;
     int nkv, capkv;
 };
@@ -92,9 +94,9 @@ trn_status trn_run_create(const trn_model *m, const trn_weights *w, trn_runtime 
 
 void trn_run_destroy(trn_run *r) {
     if (!r) return;
-    for (int i = 0; i < r->npk; i++) free(r->pk[i].w), free(r->pk[i].b);
+    for (int i = 0; i < r->nrs; i++) free(r->rs[i].key), rk_res_destroy(r->rs[i].res);
     for (int i = 0; i < r->nkv; i++) free(r->kv[i].data);
-    free(r->pk);
+    free(r->rs);
     free(r->kv);
     free(r);
 }
@@ -121,12 +123,128 @@ typedef struct stepctx {
     trn_err *err;
 } stepctx;
 
-/* One kernel launch: run (functional, when `in` is given) or time it, and account it. */
-static trn_status launch(stepctx *sc, const rk_op *op, const rk_bind *in, int nin, rk_bind *out,
-                         int nout, trn_run_opprof *p) {
+/* A host FP32 matrix [rows, cols] bound to a kernel tensor, and how a split cuts it: rows
+ * (by_rows, on the RK_AX_ROWS axis) or `unit` columns per unit of the piece's range (on the
+ * RK_AX_COLS / RK_AX_HEADS axes; 0: never cut that way). */
+typedef struct mat {
+    const char *name;
+    float *data;
+    int64_t rows, cols;
+    int by_rows;
+    int64_t unit;
+} mat;
+
+/* The block of m a piece takes: rows r0.. r0 + nr - 1, columns c0 .. c0 + nc - 1. */
+static void block(const mat *m, const rk_piece *pc, int64_t *r0, int64_t *nr, int64_t *c0,
+                  int64_t *nc) {
+    *r0 = 0, *nr = m->rows, *c0 = 0, *nc = m->cols;
+    if (pc->axis == RK_AX_ROWS && m->by_rows) *r0 = pc->lo, *nr = pc->hi - pc->lo;
+    if (pc->axis != RK_AX_ROWS && m->unit)
+        *c0 = pc->lo * m->unit, *nc = (pc->hi - pc->lo) * m->unit;
+}
+
+/* The LINEAR weight of a launch: W (FP32, OUT_IN [n, k] or IN_OUT [k, n]) and its bias. */
+typedef struct linw {
+    const char *name;
+    int e;
+    const float *W, *bias;
+    trn_layout lay;
+    int64_t k, n;
+} linw;
+
+/* The resident image of piece pc of a LINEAR with weight lw: found, or made (its columns
+ * packed, written once). */
+static trn_status resident_of(stepctx *sc, const linw *lw, const rk_piece *pc, rk_res **out) {
     trn_run *r = sc->r;
+    const rk_op *op = &pc->op;
+    int64_t j0 = pc->axis == RK_AX_COLS ? pc->lo : 0, j1 = pc->axis == RK_AX_COLS ? pc->hi : lw->n;
+    char key[TRN_GRAPH_NAME_MAX + 160];
+    snprintf(key, sizeof key, "%s#%d#%lld:%lld|m=%lld k=%lld n=%lld p=%d a=%d b=%d f=%d", lw->name,
+             lw->e, (long long)j0, (long long)j1, (long long)op->m, (long long)op->k,
+             (long long)op->n, op->prec, (int)op->act, op->bias, op->f32_out);
+    for (int i = 0; i < r->nrs; i++)
+        if (!strcmp(r->rs[i].key, key)) {
+            *out = r->rs[i].res;
+            return TRN_OK;
+        }
+    if (r->nrs == r->caprs) {
+        int cap = r->caprs ? 2 * r->caprs : 32;
+        resident *nr = realloc(r->rs, (size_t)cap * sizeof *nr);
+        if (!nr) return trn_err_set(sc->err, TRN_E_NOMEM, "run: out of memory");
+        r->rs = nr, r->caprs = cap;
+    }
+    int64_t k = lw->k, n = lw->n, w = j1 - j0;
+    size_t nw = rk_packed_elems(k, w);
+    double *kn = malloc((size_t)(k * w) * sizeof *kn), *pw = calloc(nw, sizeof *pw);
+    double *b = op->bias ? malloc((size_t)w * sizeof *b) : NULL;
+    char *kc = strdup(key);
+    trn_status s = TRN_OK;
+    if (!kn || !pw || (op->bias && !b) || !kc) {
+        s = trn_err_set(sc->err, TRN_E_NOMEM, "run: out of memory packing %s", lw->name);
+    } else {
+        for (int64_t i = 0; i < k; i++)
+            for (int64_t j = 0; j < w; j++)
+                kn[i * w + j] =
+                    lw->lay == TRN_LAYOUT_IN_OUT ? lw->W[i * n + j0 + j] : lw->W[(j0 + j) * k + i];
+        for (int64_t j = 0; b && j < w; j++) b[j] = lw->bias[j0 + j];
+        rk_pack(op->prec, kn, k, w, pw);
+        rk_bind wb[2] = {{"w", pw, nw}, {"b", b, (size_t)w}};
+        rk_res *res = NULL;
+        s = rk_res_create(r->rt, op, wb, op->bias ? 2 : 1, &res, sc->err);
+        if (s == TRN_OK) {
+            r->rs[r->nrs++] = (resident){kc, res};
+            kc = NULL;
+            *out = res;
+        }
+    }
+    free(kn), free(pw), free(b), free(kc);
+    return s;
+}
+
+/* One op: split over the run's cores (rk_split), timed (all pieces together on the chip) and,
+ * in functional mode (in != NULL), each piece run on its block of the inputs, its output
+ * written into its block of out[0]; a LINEAR's weight (lw) is the pieces' resident images. */
+static trn_status launch(stepctx *sc, const rk_op *op, const mat *in, int nin, const mat *out,
+                         const linw *lw, trn_run_opprof *p) {
+    trn_run *r = sc->r;
+    rk_piece pcs[64];
+    int cores = r->o.cores > 1 ? r->o.cores : 1;
+    int np = rk_split(op, cores > 64 ? 64 : cores, pcs);
     rk_prof pr;
-    trn_status s = rk_launch(r->rt, r->o.cores, op, in, nin, out, nout, &pr, sc->err);
+    trn_status s = rk_time(r->rt, pcs, np, &pr, sc->err);
+    for (int q = 0; q < np && s == TRN_OK && in; q++) {
+        const rk_piece *pc = &pcs[q];
+        rk_bind b[8], ob[1];
+        int nb = 0;
+        int64_t r0, nr, c0, nc;
+        for (int j = 0; j < nin && s == TRN_OK; j++) {
+            block(&in[j], pc, &r0, &nr, &c0, &nc);
+            double *d = malloc((size_t)(nr * nc > 0 ? nr * nc : 1) * sizeof *d);
+            if (!d) {
+                s = trn_err_set(sc->err, TRN_E_NOMEM, "run: out of memory");
+                break;
+            }
+            for (int64_t i = 0; i < nr; i++)
+                for (int64_t c = 0; c < nc; c++)
+                    d[i * nc + c] = in[j].data[(r0 + i) * in[j].cols + c0 + c];
+            b[nb++] = (rk_bind){in[j].name, d, (size_t)(nr * nc)};
+        }
+        block(out, pc, &r0, &nr, &c0, &nc);
+        double *y = s == TRN_OK ? malloc((size_t)(nr * nc > 0 ? nr * nc : 1) * sizeof *y) : NULL;
+        if (s == TRN_OK && !y) s = trn_err_set(sc->err, TRN_E_NOMEM, "run: out of memory");
+        rk_res *res = NULL;
+        if (s == TRN_OK && lw) s = resident_of(sc, lw, pc, &res);
+        if (s == TRN_OK) {
+            ob[0] = (rk_bind){out->name, y, (size_t)(nr * nc)};
+            s = rk_run(r->rt, &pc->op, res, b, nb, ob, 1, sc->err);
+        }
+        if (s == TRN_OK)
+            for (int64_t i = 0; i < nr; i++)
+                for (int64_t c = 0; c < nc; c++)
+                    out->data[(r0 + i) * out->cols + c0 + c] = (float)y[i * nc + c];
+        for (int j = 0; j < nb; j++) free(b[j].data);
+        free(y);
+    }
     if (s != TRN_OK) return trn_err_prefix(sc->err, "%s: ", p->name);
     p->launches++;
     p->time_ns += pr.time_ns;
@@ -138,50 +256,6 @@ static trn_status launch(stepctx *sc, const rk_op *op, const rk_bind *in, int ni
     return TRN_OK;
 }
 
-static double *to_d(const float *x, size_t n) {
-    double *d = malloc((n ? n : 1) * sizeof *d);
-    if (d)
-        for (size_t i = 0; i < n; i++) d[i] = x[i];
-    return d;
-}
-
-/* The packed form of weight `name` (expert e, or -1) of a LINEAR kernel k x n: W is the FP32
- * data (OUT_IN [n, k] or IN_OUT [k, n]), bias [n] or NULL. */
-static trn_status get_packed(trn_run *r, const char *name, int e, int prec, const float *W,
-                             trn_layout lay, const float *bias, int64_t k, int64_t n, packed **out,
-                             trn_err *err) {
-    char key[sizeof r->pk[0].key];
-    snprintf(key, sizeof key, "%s#%d#%d", name, e, prec);
-    for (int i = 0; i < r->npk; i++)
-        if (!strcmp(r->pk[i].key, key)) {
-            *out = &r->pk[i];
-            return TRN_OK;
-        }
-    if (r->npk == r->cappk) {
-        int cap = r->cappk ? 2 * r->cappk : 32;
-        packed *np = realloc(r->pk, (size_t)cap * sizeof *np);
-        if (!np) return trn_err_set(err, TRN_E_NOMEM, "run: out of memory");
-        r->pk = np, r->cappk = cap;
-    }
-    size_t nw = rk_packed_elems(k, n);
-    double *kn = malloc((size_t)(k * n) * sizeof *kn), *w = calloc(nw, sizeof *w);
-    double *b = bias ? to_d(bias, (size_t)n) : NULL;
-    if (!kn || !w || (bias && !b)) {
-        free(kn), free(w), free(b);
-        return trn_err_set(err, TRN_E_NOMEM, "run: out of memory packing %s", name);
-    }
-    for (int64_t i = 0; i < k; i++)
-        for (int64_t j = 0; j < n; j++)
-            kn[i * n + j] = lay == TRN_LAYOUT_IN_OUT ? W[i * n + j] : W[j * k + i];
-    rk_pack(prec, kn, k, n, w);
-    free(kn);
-    packed *p = &r->pk[r->npk++];
-    snprintf(p->key, sizeof p->key, "%s", key);
-    p->w = w, p->nw = nw, p->b = b, p->nb = b ? (size_t)n : 0;
-    *out = p;
-    return TRN_OK;
-}
-
 /* y[m, n] = act(x[m, k] W (+ b)) on the chip; x, y NULL in timing-only mode. */
 static trn_status linear(stepctx *sc, trn_run_opprof *p, const float *x, int64_t m, int64_t k,
                          int64_t n, const char *wname, int e, const float *W, trn_layout lay,
@@ -190,48 +264,27 @@ static trn_status linear(stepctx *sc, trn_run_opprof *p, const float *x, int64_t
     op.kind = RK_LINEAR, op.m = m, op.k = k, op.n = n;
     op.f32_out = f32_out, op.bias = has_bias, op.act = act;
     op.prec = rk_linear_prec(sc->r->o.prec, k);
-    if (!sc->buf) return launch(sc, &op, NULL, 0, NULL, 0, p);
-    packed *pk = NULL;
-    trn_status s = get_packed(sc->r, wname, e, op.prec, W, lay, bias, k, n, &pk, sc->err);
-    if (s != TRN_OK) return s;
-    double *xd = to_d(x, (size_t)(m * k)), *yd = malloc((size_t)(m * n) * sizeof *yd);
-    if (!xd || !yd) {
-        free(xd), free(yd);
-        return trn_err_set(sc->err, TRN_E_NOMEM, "run: out of memory");
-    }
-    rk_bind in[3] = {{"x", xd, (size_t)(m * k)}, {"w", pk->w, pk->nw}, {"b", pk->b, pk->nb}};
-    rk_bind out[1] = {{"y", yd, (size_t)(m * n)}};
-    s = launch(sc, &op, in, has_bias ? 3 : 2, out, 1, p);
-    if (s == TRN_OK)
-        for (int64_t i = 0; i < m * n; i++) y[i] = (float)yd[i];
-    free(xd), free(yd);
-    return s;
+    if (!sc->buf) return launch(sc, &op, NULL, 0, NULL, NULL, p);
+    linw lw = {wname, e, W, bias, lay, k, n};
+    mat in[1] = {{"x", (float *)x, m, k, 1, 0}};
+    mat out = {"y", y, m, n, 1, 1};
+    return launch(sc, &op, in, 1, &out, &lw, p);
 }
 
-/* A row op with up to three inputs named n0.. (data NULL in timing-only mode). */
+/* A row op with up to three inputs named n0.. (data NULL in timing-only mode): each [m, *],
+ * cut by rows, except a norm's g and b ([1, n], whole on every core). */
 static trn_status rowop(stepctx *sc, trn_run_opprof *p, const rk_op *op, int nin,
                         const char *const *names, const float *const *data, const size_t *cnt,
                         float *y, size_t ny) {
-    if (!sc->buf) return launch(sc, op, NULL, 0, NULL, 0, p);
-    rk_bind in[4], out[1];
-    trn_status s = TRN_OK;
-    double *yd = malloc((ny ? ny : 1) * sizeof *yd);
-    int k = 0;
-    for (; k < nin; k++) {
-        in[k].name = names[k], in[k].n = cnt[k], in[k].data = to_d(data[k], cnt[k]);
-        if (!in[k].data) break;
+    if (!sc->buf) return launch(sc, op, NULL, 0, NULL, NULL, p);
+    mat in[4];
+    for (int j = 0; j < nin; j++) {
+        int norm = op->kind == RK_RMSNORM || op->kind == RK_LAYERNORM;
+        int64_t rows = norm && j > 0 ? 1 : op->m;
+        in[j] = (mat){names[j], (float *)data[j], rows, (int64_t)cnt[j] / rows, rows > 1, 0};
     }
-    if (!yd || k < nin) {
-        s = trn_err_set(sc->err, TRN_E_NOMEM, "run: out of memory");
-    } else {
-        out[0].name = "y", out[0].data = yd, out[0].n = ny;
-        s = launch(sc, op, in, nin, out, 1, p);
-        if (s == TRN_OK)
-            for (size_t i = 0; i < ny; i++) y[i] = (float)yd[i];
-    }
-    for (int j = 0; j < k; j++) free(in[j].data);
-    free(yd);
-    return s;
+    mat out = {"y", y, op->m, (int64_t)ny / op->m, 1, 0};
+    return launch(sc, op, in, nin, &out, NULL, p);
 }
 
 static rk_op row_op(rk_kind kind, int64_t m, int64_t n) {
@@ -359,34 +412,19 @@ static trn_status exec_op(stepctx *sc, int i, trn_run_opprof *p) {
         if (route != 1) { /* approx: numerics on the host, the kernel's time */
             trn_status s = sc->buf ? trn_ref_op(g, i, sc->buf, sc->err) : TRN_OK;
             if (s != TRN_OK) return s;
-            return launch(sc, &op, NULL, 0, NULL, 0, p);
+            return launch(sc, &op, NULL, 0, NULL, NULL, p);
         }
-        if (!sc->buf) return launch(sc, &op, NULL, 0, NULL, 0, p);
+        if (!sc->buf) return launch(sc, &op, NULL, 0, NULL, NULL, p);
         float *kc = F_(sc, o->in[3]), *vc = F_(sc, o->in[4]);
         memcpy(kc + o->pos0 * KW, F_(sc, o->in[1]), (size_t)(Tk * KW) * sizeof(float));
         memcpy(vc + o->pos0 * KW, F_(sc, o->in[2]), (size_t)(Tk * KW) * sizeof(float));
-        const char *nm[3] = {"q", "k", "v"};
-        const float *d[3] = {F_(sc, o->in[0]), kc, vc};
-        size_t c[3] = {(size_t)(Tk * o->heads * o->head_dim), (size_t)(L * KW), (size_t)(L * KW)};
-        rk_bind in[3], out[1];
-        double *yd = malloc(ny * sizeof *yd);
-        trn_status s = TRN_OK;
-        int k = 0;
-        for (; k < 3; k++) {
-            in[k].name = nm[k], in[k].n = c[k], in[k].data = to_d(d[k], c[k]);
-            if (!in[k].data) break;
-        }
-        if (!yd || k < 3) {
-            s = trn_err_set(sc->err, TRN_E_NOMEM, "run: out of memory");
-        } else {
-            out[0].name = "o", out[0].data = yd, out[0].n = ny;
-            s = launch(sc, &op, in, 3, out, 1, p);
-            if (s == TRN_OK)
-                for (size_t j = 0; j < ny; j++) yb[j] = (float)yd[j];
-        }
-        for (int j = 0; j < k; j++) free(in[j].data);
-        free(yd);
-        return s;
+        /* split by kv heads: each core its heads' columns of q, k, v and o */
+        int64_t D = o->head_dim, QW = o->heads * D, G = o->heads / o->kv_heads;
+        mat in[3] = {{"q", F_(sc, o->in[0]), Tk, QW, 0, G * D},
+                     {"k", kc, L, KW, 0, D},
+                     {"v", vc, L, KW, 0, D}};
+        mat out = {"o", yb, Tk, QW, 0, G * D};
+        return launch(sc, &op, in, 3, &out, NULL, p);
     }
     case TRN_GOP_MOE_EXPERTS: return moe_experts(sc, i, p);
     default:

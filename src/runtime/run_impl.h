@@ -48,10 +48,34 @@ typedef struct rk_bind {
     size_t n;
 } rk_bind;
 
-/* Runs (in != NULL) or times (in == NULL) op; with cores > 1 the time is that of the per-core
- * piece (run.h). */
-trn_status rk_launch(trn_runtime *rt, int cores, const rk_op *op, const rk_bind *in, int nin,
-                     rk_bind *out, int nout, rk_prof *p, trn_err *err);
+/* A per-core piece of an op split over the cores of the chip: the piece's own op (its shape)
+ * and the range it covers, lo .. hi - 1, on its axis: RK_AX_ROWS rows of every [m, *] tensor
+ * (a LINEAR's x and y, a row op's inputs and y), RK_AX_COLS columns of a LINEAR's W, b and y,
+ * RK_AX_HEADS kv heads of an attention (their query heads' columns of q and o, their columns
+ * of k and v). */
+typedef enum rk_axis { RK_AX_ROWS, RK_AX_COLS, RK_AX_HEADS } rk_axis;
+typedef struct rk_piece {
+    rk_op op;
+    rk_axis axis;
+    int64_t lo, hi;
+} rk_piece;
+/* Splits op over `cores` cores (run.h's rule): fills pc[0 .. n-1] (room for `cores`) and
+ * returns n, 1 .. cores (1: the whole op, its own piece, axis rows over all of them). */
+int rk_split(const rk_op *op, int cores, rk_piece *pc);
+
+/* Times the pieces pc[0..n-1] of one op: n = 1 on one core (its fair share of HBM bandwidth),
+ * n > 1 together on n cores of the chip sharing its HBM bandwidth (trn_runtime_time_cores). */
+trn_status rk_time(trn_runtime *rt, const rk_piece *pc, int n, rk_prof *p, trn_err *err);
+
+/* A resident HBM image of op's program with inputs w[nw] written once (trn_resident). */
+typedef struct rk_res rk_res;
+trn_status rk_res_create(trn_runtime *rt, const rk_op *op, const rk_bind *w, int nw, rk_res **out,
+                         trn_err *err);
+void rk_res_destroy(rk_res *r);
+/* Runs op functionally (res: on that image, in[] the other inputs; NULL: every input in in[]),
+ * outputs read into out[]. No profile (rk_time). */
+trn_status rk_run(trn_runtime *rt, const rk_op *op, rk_res *res, const rk_bind *in, int nin,
+                  rk_bind *out, int nout, trn_err *err);
 /* Elements of LINEAR's packed w for W[k, n], and the packing (panels, or MX panels). */
 size_t rk_packed_elems(int64_t k, int64_t n);
 void rk_pack(int prec, const double *kn, int64_t k, int64_t n, double *out);

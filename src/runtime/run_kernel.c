@@ -1,6 +1,8 @@
-/* The model runner's kernel side: rk_op to trn_lower_op, the runtime's functional or
- * timing-only path, the per-core piece of a split op, weight packing, the runtime wrappers of
- * run.h. Left out: everything about the graph (graph_run.c). */
+/* The model runner's kernel side: rk_op to trn_lower_op, the split of an op into per-core
+ * pieces, the runtime's functional path (with resident images) and timing (one core, or the
+ * pieces together on the chip), weight packing, the runtime wrappers of run.h. Left out: everything
+ * about the graph (graph_run.c). */
+#include <stdlib.h>
 #include <string.h>
 
 #include "run_impl.h"
@@ -31,51 +33,96 @@ static trn_lower_op lower_of(const rk_op *k) {
     return op;
 }
 
-/* The per-core piece of op under an even split over c cores (run.h). */
-static void piece(const trn_lower_op *op, int64_t c, trn_lower_op *pc) {
-    *pc = *op;
-    if (c <= 1) return;
-    if (op->kind == TRN_LOWER_LINEAR) {
-        if (op->n >= 512 * c)
-            pc->n = cdiv(cdiv(op->n, 512), c) * 512;
-        else if (op->m >= 128 * c)
-            pc->m = cdiv(cdiv(op->m, 128), c) * 128;
-        else
-            pc->n = cdiv(op->n, c);
-        if (pc->n > op->n) pc->n = op->n;
-        if (pc->m > op->m) pc->m = op->m;
-    } else if (op->kind == TRN_LOWER_ATTENTION) {
-        int64_t g = op->heads / op->kv_heads;
-        pc->kv_heads = cdiv(op->kv_heads, c);
-        pc->heads = pc->kv_heads * g;
+int rk_split(const rk_op *op, int cores, rk_piece *pc) {
+    int64_t c = cores > 1 ? cores : 1, size, total;
+    rk_axis ax = RK_AX_ROWS;
+    if (op->kind == RK_LINEAR) {
+        if (op->n >= TRN_LOWER_PANEL * c) { /* whole 512-column panels */
+            ax = RK_AX_COLS, total = op->n;
+            size = cdiv(cdiv(op->n, TRN_LOWER_PANEL), c) * TRN_LOWER_PANEL;
+        } else if (op->m >= 128 * c) { /* whole 128-row tiles */
+            total = op->m, size = cdiv(cdiv(op->m, 128), c) * 128;
+        } else {
+            ax = RK_AX_COLS, total = op->n, size = cdiv(op->n, c);
+        }
+    } else if (op->kind == RK_ATTENTION) {
+        ax = RK_AX_HEADS, total = op->kv_heads, size = cdiv(op->kv_heads, c);
     } else {
-        pc->m = cdiv(op->m, c);
+        total = op->m, size = cdiv(op->m, c);
     }
+    if (size < 1) size = 1;
+    int n = 0;
+    for (int64_t lo = 0; lo < total || n == 0; lo += size) {
+        rk_piece *p = &pc[n++];
+        p->op = *op, p->axis = ax, p->lo = lo;
+        p->hi = lo + size < total ? lo + size : total;
+        int64_t w = p->hi - p->lo;
+        if (ax == RK_AX_COLS)
+            p->op.n = w;
+        else if (ax == RK_AX_HEADS)
+            p->op.kv_heads = w, p->op.heads = w * (op->heads / op->kv_heads);
+        else
+            p->op.m = w;
+        if (total <= 0) break;
+    }
+    return n;
 }
 
-trn_status rk_launch(trn_runtime *rt, int cores, const rk_op *k, const rk_bind *in, int nin,
-                     rk_bind *out, int nout, rk_prof *p, trn_err *err) {
-    trn_lower_op op = lower_of(k);
+static void prof_of(const trn_op_profile *pr, rk_prof *p) {
+    p->time_ns = pr->time_ns;
+    p->flops = pr->flops;
+    p->pe_mfu = pr->pe_mfu;
+    p->bound = (int)pr->bound;
+    p->hbm_bytes = pr->hbm_read_bytes + pr->hbm_write_bytes;
+}
+
+trn_status rk_time(trn_runtime *rt, const rk_piece *pc, int n, rk_prof *p, trn_err *err) {
+    trn_lower_op ops[64];
+    if (n < 1 || n > 64) return trn_err_set(err, TRN_E_RANGE, "run: %d pieces", n);
+    for (int i = 0; i < n; i++) ops[i] = lower_of(&pc[i].op);
     trn_op_profile pr;
+    trn_status s = trn_runtime_time_cores(rt, ops, n, &pr, err);
+    if (s == TRN_OK) prof_of(&pr, p);
+    return s;
+}
+
+struct rk_res {
+    trn_resident *r;
+};
+
+trn_status rk_res_create(trn_runtime *rt, const rk_op *op, const rk_bind *w, int nw, rk_res **out,
+                         trn_err *err) {
+    trn_lower_op lo = lower_of(op);
+    trn_binding b[4];
+    *out = NULL;
+    if (nw > 4) return trn_err_set(err, TRN_E_INVALID, "run: too many resident bindings");
+    for (int i = 0; i < nw; i++) b[i] = (trn_binding){w[i].name, w[i].data, w[i].n};
+    rk_res *r = calloc(1, sizeof *r);
+    if (!r) return trn_err_set(err, TRN_E_NOMEM, "run: out of memory");
+    trn_status s = trn_runtime_resident_create(rt, &lo, b, nw, &r->r, err);
+    if (s != TRN_OK) {
+        free(r);
+        return s;
+    }
+    *out = r;
+    return TRN_OK;
+}
+
+void rk_res_destroy(rk_res *r) {
+    if (!r) return;
+    trn_resident_destroy(r->r);
+    free(r);
+}
+
+trn_status rk_run(trn_runtime *rt, const rk_op *k, rk_res *res, const rk_bind *in, int nin,
+                  rk_bind *out, int nout, trn_err *err) {
+    trn_lower_op op = lower_of(k);
     trn_binding bi[8], bo[2];
     if (nin > 8 || nout > 2) return trn_err_set(err, TRN_E_INVALID, "run: too many bindings");
     for (int i = 0; i < nin; i++) bi[i] = (trn_binding){in[i].name, in[i].data, in[i].n};
     for (int i = 0; i < nout; i++) bo[i] = (trn_binding){out[i].name, out[i].data, out[i].n};
-    trn_status s = in ? trn_runtime_run(rt, &op, bi, nin, bo, nout, &pr, err)
-                      : trn_runtime_time(rt, &op, &pr, err);
-    if (s != TRN_OK) return s;
-    if (cores > 1) {
-        trn_lower_op pc;
-        piece(&op, cores, &pc);
-        s = trn_runtime_time(rt, &pc, &pr, err);
-        if (s != TRN_OK) return trn_err_prefix(err, "per-core piece: ");
-    }
-    p->time_ns = pr.time_ns;
-    p->flops = pr.flops;
-    p->pe_mfu = pr.pe_mfu;
-    p->bound = (int)pr.bound;
-    p->hbm_bytes = pr.hbm_read_bytes + pr.hbm_write_bytes;
-    return TRN_OK;
+    return res ? trn_runtime_run_resident(rt, res->r, bi, nin, bo, nout, NULL, err)
+               : trn_runtime_run(rt, &op, bi, nin, bo, nout, NULL, err);
 }
 
 size_t rk_packed_elems(int64_t k, int64_t n) {
@@ -133,6 +180,10 @@ int trn_run_runtime_programs(const trn_runtime *rt) {
     int n = 0;
     trn_runtime_cache_stats(rt, &n, NULL, NULL);
     return n;
+}
+
+int trn_run_runtime_cores(const trn_runtime *rt) {
+    return rk_cores(rt);
 }
 
 int trn_run_precision_find(const char *name) {

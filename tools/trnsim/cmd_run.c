@@ -29,7 +29,8 @@ static void usage(FILE *f) {
             "  --max-new N        tokens to generate (default 8; greedy)\n"
             "  --precision P      matmul precision (default bf16; fp8 on trn2+, mxfp8 on trn3)\n"
             "  --timing-only      no weights, no arithmetic: the timing of the same programs\n"
-            "  --cores N          time each op split over N NeuronCores of the chip (default 1)\n"
+            "  --cores N          split each op over N NeuronCores of the chip, numerics and\n"
+            "                     time (default: all of the chip's with --timing-only, else 1)\n"
             "  --trace FILE.json  Perfetto/Chrome trace of the ops (prefill, then the mean\n"
             "                     decode step)\n"
             "  --json             the summary and the profiles as JSON (docs/models.md)\n"
@@ -288,7 +289,7 @@ static int parse_ids(const char *s, int32_t **ids, int64_t *n) {
 int cmd_run(trn_cli *cli, int argc, char **argv) {
     const char *model = NULL, *chip = "trn2", *prompt = NULL, *tokens = NULL, *prec = "bf16";
     const char *trace = NULL, *logits = NULL, *save = NULL;
-    uint64_t max_new = 8, seed = 0, cores = 1, prompt_len = 0, top = 12;
+    uint64_t max_new = 8, seed = 0, cores = UINT64_MAX, prompt_len = 0, top = 12;
     int timing_only = 0, json = 0;
     for (int i = 1; i < argc; i++) {
         const char *v = NULL, *a = argv[i];
@@ -347,7 +348,8 @@ int cmd_run(trn_cli *cli, int argc, char **argv) {
         cli_error("run", "--prompt-len is for --timing-only runs (give --tokens or --prompt)");
         return CLI_EXIT_USAGE;
     }
-    if (max_new < 1 || max_new > 1000000 || prompt_len > 10000000 || cores > 1024) {
+    if (max_new < 1 || max_new > 1000000 || prompt_len > 10000000 ||
+        (cores > 1024 && cores != UINT64_MAX)) {
         cli_error("run", "--max-new must be 1 to 1000000, --prompt-len at most 10000000, "
                          "--cores at most the chip's NeuronCores");
         return CLI_EXIT_USAGE;
@@ -381,6 +383,8 @@ int cmd_run(trn_cli *cli, int argc, char **argv) {
         cli_error("run", "--chip %s", err.msg);
         return CLI_EXIT_USAGE;
     }
+    if (cores == UINT64_MAX) /* the whole chip for timing; one core keeps functional runs fast */
+        cores = timing_only ? (uint64_t)trn_run_runtime_cores(rt) : 1;
     s = trn_run_model_open(model, timing_only, seed, &rm, &err);
     if (s != TRN_OK) {
         cli_error("run", "%s", err.msg);
