@@ -6,7 +6,9 @@
  * k0 + kc p + j at partition p, slot j; a tail chunk of floor(R/128) slots and one of R % 128
  * rows), so the results must be bit-exact, with the bias added as one more tile (1 * b) and
  * relu/copy evictions exact; GELU and SiLU are within 4 ULP of a double-precision reference.
- * Shapes are multi-tile with edges (m, k, n not multiples of 128 or 512). LABELS: unit */
+ * Shapes are multi-tile with edges (m, k, n not multiples of 128 or 512). MXFP8 (on-chip
+ * quantized weights) within an NMSE bound; MXFP4 and MXFP8Q (pre-quantized weights) bit-exact
+ * against the MX matmul contract. LABELS: unit */
 #include <math.h>
 
 #include "test_lower_util.h"
@@ -209,6 +211,87 @@ static void test_mxfp8(int M, int K, int N) {
     free(x), free(w), free(wp), free(y), free(ref);
 }
 
+/* MXFP4 and MXFP8Q on NeuronCore-v4: w pre-quantized by trn_lower_pack_mx_weights (OCP scale
+ * rule), x quantized on chip by quantize_mx (MXFP8 E4M3, NC4 scale rule). Bit-exact against
+ * the MX matmul contract (docs/semantics.md): every operand decoded exactly (trn_mx_decode),
+ * per 512-row pass one FP32 fused multiply-add chain over k in order from 0, passes added in
+ * FP32 in PSUM; x quantized here with the NC4 rule per 32-k block of a row (as quantize_mx
+ * does), w decoded from the packed words and scale rows by the layout lower.h documents. The
+ * dequantized w is also checked against the original within FP4 / FP8 quantization error. */
+static void test_mx_prequant(int M, int K, int N, trn_precision prec, trn_scale_rule rule) {
+    trn_dtype el = trn_lower_mx_weight_dtype(prec);
+    int bits = el == TRN_DTYPE_FP4_E2M1 ? 4 : 8;
+    int64_t np = (N + 511) / 512, KP = (K + 511) / 512;
+    size_t nw = (size_t)(np * KP * 128 * 512), ns = (size_t)(np * KP * 16 * 512);
+    double *x = malloc(sizeof(double) * M * K), *w = malloc(sizeof(double) * K * N);
+    double *wc = malloc(sizeof(double) * nw), *wsc = malloc(sizeof(double) * ns);
+    float *xd = malloc(sizeof(float) * M * K), *wd = malloc(sizeof(float) * K * N);
+    double *y = malloc(sizeof(double) * M * N);
+    float *ref = malloc(sizeof(float) * M * N);
+    uint64_t s = 777 + (uint64_t)prec;
+    for (int i = 0; i < M * K; i++) x[i] = ct_bf16(ct_uniform(&s, -2, 2));
+    for (int i = 0; i < K * N; i++) w[i] = ct_uniform(&s, -1, 1);
+    trn_err err = {0};
+    CHECK_EQ_INT(trn_lower_pack_mx_weights(w, K, N, el, rule, wc, wsc, &err), TRN_OK);
+    trn_cvt_opts o;
+    memset(&o, 0, sizeof o);
+    for (int m = 0; m < M; m++)
+        for (int b = 0; b < (K + 31) / 32; b++) { /* a last partial block padded with zeros */
+            float blk[32];
+            uint8_t sc, cd[32];
+            for (int i = 0; i < 32; i++) blk[i] = 32 * b + i < K ? (float)x[m * K + 32 * b + i] : 0;
+            trn_mx_quantize_block(TRN_DTYPE_FP8_E4M3, TRN_SCALE_NC4, blk, 1, &o, &sc, cd);
+            for (int i = 0; i < 32 && 32 * b + i < K; i++)
+                xd[m * K + 32 * b + i] = trn_mx_decode(TRN_DTYPE_FP8_E4M3, sc, cd[i]);
+        }
+    double werr = 0, wden = 0;
+    for (int k = 0; k < K; k++)
+        for (int n = 0; n < N; n++) {
+            int64_t pi = n / 512, c = n % 512, ps = k / 512, p = (k % 512) / 4, j = k % 4;
+            uint32_t word = (uint32_t)wc[((pi * KP + ps) * 128 + p) * 512 + c];
+            uint8_t code = (uint8_t)((word >> (bits * j)) & ((1u << bits) - 1));
+            uint8_t sc = (uint8_t)wsc[((pi * 16 + (k % 512) / 32) * KP + ps) * 512 + c];
+            wd[k * N + n] = trn_mx_decode(el, sc, code);
+            werr += (wd[k * N + n] - w[k * N + n]) * (wd[k * N + n] - w[k * N + n]);
+            wden += w[k * N + n] * w[k * N + n];
+        }
+    /* weight NMSE of these uniform weights, measured: FP4 E2M1 (1 mantissa bit) 2.1e-2 with
+     * the OCP scale rule (the block max may clamp to 6), 9.8e-3 with NC4; FP8 E4M3 2.4e-3
+     * (OCP: clamps at 448) and 5.6e-4 (NC4). Bounds about 1.5x those. */
+    int ocp = rule == TRN_SCALE_OCP;
+    double wb = el == TRN_DTYPE_FP4_E2M1 ? (ocp ? 3e-2 : 1.5e-2) : (ocp ? 4e-3 : 1e-3);
+    CHECK_MSG(werr / wden < wb && werr / wden > wb / 1000, "%s: weight NMSE %.3g (bound %.3g)",
+              trn_precision_name(prec), werr / wden, wb);
+    for (int m = 0; m < M; m++)
+        for (int n = 0; n < N; n++) {
+            float acc = 0;
+            for (int ps = 0; ps < KP; ps++) {
+                float t = 0; /* the padded rows contribute fmaf(0, 0, t) = t (t is never -0) */
+                for (int k = ps * 512; k < ps * 512 + 512 && k < K; k++)
+                    t = fmaf(xd[m * K + k], wd[k * N + n], t);
+                acc = ps ? acc + t : t;
+            }
+            ref[m * N + n] = acc;
+        }
+    trn_lower_op op = {0};
+    op.kind = TRN_LOWER_LINEAR, op.m = M, op.k = K, op.n = N, op.prec = prec;
+    op.dtype = TRN_DTYPE_BF16, op.out_dtype = TRN_DTYPE_F32;
+    trn_program *p = lt_compile(&op, 4);
+    trn_core *c = ct_core(p, 4, NULL);
+    ct_put(c, "x", x, (size_t)M * K);
+    ct_put(c, "w", wc, nw);
+    ct_put(c, "ws", wsc, ns);
+    lt_run(c, trn_precision_name(prec));
+    CHECK_EQ_INT(ct_get(c, "y", y, (size_t)M * N), 0);
+    size_t bad = 0;
+    for (int i = 0; i < M * N; i++) bad += test_f32_bits((float)y[i]) != test_f32_bits(ref[i]);
+    CHECK_MSG(bad == 0, "%s %dx%dx%d: %zu of %d differ from the MX contract",
+              trn_precision_name(prec), M, K, N, bad, M * N);
+    trn_core_destroy(c);
+    trn_program_destroy(p);
+    free(x), free(w), free(wc), free(wsc), free(xd), free(wd), free(y), free(ref);
+}
+
 static void test_errors(void) {
     trn_lower_op op = {0};
     op.kind = TRN_LOWER_LINEAR;
@@ -223,6 +306,23 @@ static void test_errors(void) {
     CHECK(strstr(err.msg, "mxfp8") && strstr(err.msg, "v3"));
     CHECK_EQ_INT(trn_lower_check(&op, ct_target(4), &err), TRN_E_UNSUPPORTED); /* k = 128 */
     CHECK(strstr(err.msg, "multiple of 512") != NULL);
+    op.prec = (trn_precision)trn_precision_find("mxfp4");
+    CHECK_EQ_INT(op.prec, TRN_PREC_MXFP4);
+    CHECK_EQ_INT(trn_precision_find("mxfp8q"), TRN_PREC_MXFP8Q);
+    CHECK_EQ_INT(trn_lower_check(&op, ct_target(3), &err), TRN_E_UNSUPPORTED);
+    CHECK(strstr(err.msg, "mxfp4") && strstr(err.msg, "v3"));
+    op.k = 130;
+    CHECK_EQ_INT(trn_lower_check(&op, ct_target(4), &err), TRN_E_UNSUPPORTED);
+    CHECK(strstr(err.msg, "mxfp4") && strstr(err.msg, "multiple of 4"));
+    op.k = 128;
+    double wv[512] = {0}, cv[128], sv[16];
+    CHECK_EQ_INT(trn_lower_pack_mx_weights(wv, 512, 1, TRN_DTYPE_BF16, TRN_SCALE_OCP, cv, sv, &err),
+                 TRN_E_INVALID);
+    CHECK(strstr(err.msg, "bf16") != NULL);
+    CHECK_EQ_INT(
+        trn_lower_pack_mx_weights(wv, 258, 1, TRN_DTYPE_FP4_E2M1, TRN_SCALE_OCP, cv, sv, &err),
+        TRN_E_INVALID);
+    CHECK(strstr(err.msg, "k = 258") != NULL);
     op.prec = TRN_PREC_BF16;
     op.act = TRN_ACT_EXP;
     CHECK_EQ_INT(trn_lower_check(&op, ct_target(3), &err), TRN_E_INVALID);
@@ -273,6 +373,12 @@ int main(void) {
     test_cases();
     test_mxfp8(130, 1024, 600);
     test_mxfp8(3, 512, 601); /* odd free sizes: a zero column of x, a padded weight column */
+    test_mx_prequant(3, 512, 601, TRN_PREC_MXFP4, TRN_SCALE_NC4);
+    test_mx_prequant(130, 1024, 600, TRN_PREC_MXFP8Q, TRN_SCALE_OCP);
+    test_mx_prequant(3, 512, 601, TRN_PREC_MXFP8Q, TRN_SCALE_NC4);
+    /* k not a multiple of 512: a last pass of 32 rows; GPT-OSS's hidden 2880 (5 x 512 + 320) */
+    test_mx_prequant(130, 1056, 520, TRN_PREC_MXFP4, TRN_SCALE_OCP);
+    test_mx_prequant(3, 2880, 601, TRN_PREC_MXFP4, TRN_SCALE_OCP);
     test_errors();
     test_plan();
     ct_done();

@@ -4,7 +4,8 @@
  * SOFTMAX and SWIGLU, whose ScalarE functions (rsqrt, exp, silu) are libm-accurate in the
  * simulator and whose statistics are FP32 sums, against double-precision references within an
  * NMSE of 1e-5 (bf16 output) or 1e-11 (f32 output). Rows are not multiples of 128 (a partial last
- * tile), columns not multiples of 512. LABELS: unit */
+ * tile), columns not multiples of 512; rows of 20000 columns take the streamed two-pass norms,
+ * and 75 heads of 128 in f32 take RoPE's head groups. LABELS: unit */
 #include <math.h>
 
 #include "test_lower_util.h"
@@ -43,16 +44,18 @@ static void run_op(trn_lower_op *op, int ver, const char **in_names, double **in
     trn_program_destroy(p);
 }
 
-static void test_norms(int ver, trn_lower_kind kind, trn_dtype xt, trn_dtype yt) {
-    enum { M = 300, N = 700 };
-    uint64_t s = 77 + (uint64_t)kind;
-    double *x = rnd(M * N, &s, -3, 3, xt), *g = rnd(N, &s, 0.5, 1.5, TRN_DTYPE_BF16);
-    double *b = rnd(N, &s, -1, 1, TRN_DTYPE_BF16), *y = malloc(M * N * sizeof *y);
-    float *ref = malloc(M * N * sizeof *ref);
+static void test_norms(int ver, trn_lower_kind kind, trn_dtype xt, trn_dtype yt, int M, int N) {
+    uint64_t s = 77 + (uint64_t)kind + (uint64_t)N;
+    /* an offset of 2 makes LAYERNORM's mean matter (a wide row's chunks combine their centred
+     * sums of squares, Chan's formula) */
+    double *x = rnd((size_t)M * N, &s, -3, kind == TRN_LOWER_LAYERNORM ? 7 : 3, xt);
+    double *g = rnd(N, &s, 0.5, 1.5, TRN_DTYPE_BF16);
+    double *b = rnd(N, &s, -1, 1, TRN_DTYPE_BF16), *y = malloc((size_t)M * N * sizeof *y);
+    float *ref = malloc((size_t)M * N * sizeof *ref);
     trn_lower_op op = {0};
     op.kind = kind, op.m = M, op.n = N, op.dtype = xt, op.out_dtype = yt, op.eps = 1e-5;
     for (int r = 0; r < M; r++) {
-        const double *xr = x + r * N;
+        const double *xr = x + (size_t)r * N;
         double mean = 0, var = 0, mx = -INFINITY, se = 0;
         for (int i = 0; i < N; i++) mean += xr[i], mx = fmax(mx, xr[i]);
         mean /= N;
@@ -68,15 +71,15 @@ static void test_norms(int ver, trn_lower_kind kind, trn_dtype xt, trn_dtype yt)
                 v = (xr[i] - mean) / sqrt(var + 1e-5) * g[i] + b[i];
             else
                 v = exp(xr[i] - mx) / se;
-            ref[r * N + i] = lt_round(yt, (float)v);
+            ref[(size_t)r * N + i] = lt_round(yt, (float)v);
         }
     }
     const char *names[3] = {"x", "g", "b"};
     double *ins[3] = {x, g, b};
-    size_t ns[3] = {M * N, N, N};
+    size_t ns[3] = {(size_t)M * N, N, N};
     int nin = kind == TRN_LOWER_SOFTMAX ? 1 : kind == TRN_LOWER_RMSNORM ? 2 : 3;
-    run_op(&op, ver, names, ins, ns, nin, y, M * N);
-    check_out(trn_lower_kind_name(kind), ver, y, ref, M * N, yt, 0);
+    run_op(&op, ver, names, ins, ns, nin, y, (size_t)M * N);
+    check_out(trn_lower_kind_name(kind), ver, y, ref, (size_t)M * N, yt, 0);
     free(x), free(g), free(b), free(y), free(ref);
 }
 
@@ -105,8 +108,9 @@ static void test_eltwise(int ver, trn_lower_kind kind, trn_dtype xt, trn_dtype y
     free(a), free(b), free(y), free(ref);
 }
 
-static void test_rope(int ver, trn_dtype xt, trn_dtype yt) {
-    enum { M = 150, H = 3, D = 64, D2 = D / 2 };
+static void test_rope(int ver, trn_dtype xt, trn_dtype yt, int H, int D) {
+    enum { M = 150 };
+    int D2 = D / 2;
     uint64_t s = 5;
     double *x = rnd(M * H * D, &s, -2, 2, xt);
     double *cs = malloc(M * D2 * sizeof *cs), *sn = malloc(M * D2 * sizeof *sn);
@@ -134,7 +138,7 @@ static void test_rope(int ver, trn_dtype xt, trn_dtype yt) {
     op.dtype = xt, op.out_dtype = yt;
     const char *names[3] = {"x", "cos", "sin"};
     double *ins[3] = {x, cs, sn};
-    size_t ns[3] = {M * H * D, M * D2, M * D2};
+    size_t ns[3] = {(size_t)(M * H * D), (size_t)(M * D2), (size_t)(M * D2)};
     run_op(&op, ver, names, ins, ns, 3, y, M * H * D);
     check_out("rope", ver, y, ref, M * H * D, yt, 1);
     free(x), free(cs), free(sn), free(y), free(ref);
@@ -147,7 +151,7 @@ static void test_errors(void) {
     CHECK_EQ_INT(trn_lower_check(&op, ct_target(3), &err), TRN_E_INVALID);
     CHECK(strstr(err.msg, "eps") != NULL);
     op.eps = 1e-6;
-    op.n = 1 << 20; /* a row of 1M values cannot sit in one partition */
+    op.n = 1 << 20; /* streamed rows, but the resident weight of 1M values cannot fit */
     char *txt = NULL;
     CHECK_EQ_INT(trn_lower_emit(&op, ct_target(3), &txt, &err), TRN_E_UNSUPPORTED);
     CHECK(strstr(err.msg, "SBUF") != NULL && strstr(err.msg, "rmsnorm") != NULL);
@@ -159,16 +163,26 @@ static void test_errors(void) {
 }
 
 int main(void) {
-    test_norms(3, TRN_LOWER_RMSNORM, TRN_DTYPE_BF16, TRN_DTYPE_BF16);
-    test_norms(2, TRN_LOWER_RMSNORM, TRN_DTYPE_F32, TRN_DTYPE_F32);
-    test_norms(4, TRN_LOWER_LAYERNORM, TRN_DTYPE_BF16, TRN_DTYPE_F32);
-    test_norms(3, TRN_LOWER_SOFTMAX, TRN_DTYPE_F32, TRN_DTYPE_F32);
+    test_norms(3, TRN_LOWER_RMSNORM, TRN_DTYPE_BF16, TRN_DTYPE_BF16, 300, 700);
+    test_norms(2, TRN_LOWER_RMSNORM, TRN_DTYPE_F32, TRN_DTYPE_F32, 300, 700);
+    test_norms(4, TRN_LOWER_LAYERNORM, TRN_DTYPE_BF16, TRN_DTYPE_F32, 300, 700);
+    test_norms(3, TRN_LOWER_SOFTMAX, TRN_DTYPE_F32, TRN_DTYPE_F32, 300, 700);
+    /* rows too wide for a whole row per partition: streamed in 2048-column chunks, the last
+     * partial (20000 = 9 x 2048 + 1568); 130 rows give a partial second row tile */
+    test_norms(3, TRN_LOWER_RMSNORM, TRN_DTYPE_BF16, TRN_DTYPE_BF16, 2, 20000);
+    test_norms(2, TRN_LOWER_RMSNORM, TRN_DTYPE_F32, TRN_DTYPE_F32, 130, 20000);
+    test_norms(4, TRN_LOWER_LAYERNORM, TRN_DTYPE_BF16, TRN_DTYPE_F32, 2, 20000);
+    test_norms(2, TRN_LOWER_LAYERNORM, TRN_DTYPE_F32, TRN_DTYPE_F32, 130, 20000);
+    test_norms(3, TRN_LOWER_SOFTMAX, TRN_DTYPE_F32, TRN_DTYPE_F32, 2, 20000);
+    test_norms(4, TRN_LOWER_SOFTMAX, TRN_DTYPE_BF16, TRN_DTYPE_BF16, 130, 20000);
     test_eltwise(3, TRN_LOWER_ADD, TRN_DTYPE_BF16, TRN_DTYPE_BF16);
     test_eltwise(2, TRN_LOWER_MUL, TRN_DTYPE_F32, TRN_DTYPE_F32);
     test_eltwise(4, TRN_LOWER_SWIGLU, TRN_DTYPE_BF16, TRN_DTYPE_F32);
-    test_rope(3, TRN_DTYPE_BF16, TRN_DTYPE_F32);
-    test_rope(2, TRN_DTYPE_F32, TRN_DTYPE_F32);
-    test_rope(4, TRN_DTYPE_BF16, TRN_DTYPE_BF16);
+    test_rope(3, TRN_DTYPE_BF16, TRN_DTYPE_F32, 3, 64);
+    test_rope(2, TRN_DTYPE_F32, TRN_DTYPE_F32, 3, 64);
+    test_rope(4, TRN_DTYPE_BF16, TRN_DTYPE_BF16, 3, 64);
+    /* 75 heads of 128 in f32 do not fit a 192 KiB partition: two head groups, 38 and 37 */
+    test_rope(2, TRN_DTYPE_F32, TRN_DTYPE_F32, 75, 128);
     test_errors();
     ct_done();
     return test_summary();

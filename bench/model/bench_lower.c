@@ -1,12 +1,14 @@
 /* The lowering and the runtime's timing-only path on Llama-3-8B shapes (hidden 4096, 32 heads,
  * 8 kv heads, head dim 128, MLP 14336, vocab 128256, 32 layers), prefill of 2048 tokens and one
  * decode step at 2048 tokens of context, on one NeuronCore of trn2 and trn3 (bf16; the GEMMs
- * also in fp8 on NeuronCore-v3+ and mxfp8 on v4+).
+ * also in fp8 on NeuronCore-v3+ and mxfp8, mxfp8q and mxfp4 on v4+).
  *
  * Per op: simulated time, TensorE model utilization (pe_mfu), bound engine, and the host wall
  * seconds to lower + assemble + verify and to time it. Then the whole prefill (32 identical
  * layers + the LM head on the last token) from the runtime's cache, each distinct op shape
  * compiled and timed once, with the total host wall time and peak RSS.
+ *
+ * Then wide row ops (run_wide): the streamed norms and the head-grouped RoPE of bigger models.
  *
  * Usage: bench_lower [chip ...] (default trn2 trn3). Run by `make bench`, never by CTest.
  * Left out: multi-core splits (one NeuronCore runs each op with its fair HBM share). */
@@ -126,6 +128,35 @@ static int run_phase(trn_runtime *rt, const char *chip, const char *phase, int64
     return 0;
 }
 
+/* Row ops of models wider than Llama-3-8B (2048 tokens): RMSNorm of Llama-3.1-405B (hidden
+ * 16384) and LayerNorm of GPT-3 175B (hidden 12288), which stream their rows in two passes
+ * (a whole row per partition does not fit SBUF), beside the whole-row RMSNorm of Llama-3-8B;
+ * RoPE of 128 heads of 128 (done in head groups). HBM GB/s = DMA bytes / simulated time, and
+ * its share of one NeuronCore's fair part of the chip's HBM bandwidth (catalog). */
+static int run_wide(trn_runtime *rt, const char *chip) {
+    row r[] = {{"rmsnorm 4096 (whole)", rowop(TRN_LOWER_RMSNORM, T, HID), 1},
+               {"rmsnorm 16384", rowop(TRN_LOWER_RMSNORM, T, 16384), 1},
+               {"layernorm 12288", rowop(TRN_LOWER_LAYERNORM, T, 12288), 1},
+               {"softmax 32768", rowop(TRN_LOWER_SOFTMAX, T, 32768), 1},
+               {"rope 128 x 128", rope(T, 128), 1}};
+    const trn_hw_chip *hc = trn_runtime_chip(rt);
+    double share = hc->hbm_bw_bps.value / hc->cores.value;
+    printf("\n%s, wide rows (%d tokens, bf16):\n  %-22s %10s %6s %9s %9s\n", chip, T, "op",
+           "time us", "bound", "HBM GB/s", "of share");
+    for (size_t i = 0; i < sizeof r / sizeof r[0]; i++) {
+        trn_op_profile pr;
+        trn_err err = {0};
+        if (trn_runtime_time(rt, &r[i].op, &pr, &err) != TRN_OK) {
+            fprintf(stderr, "bench_lower: %s %s: %s\n", chip, r[i].name, err.msg);
+            return 1;
+        }
+        double bps = (double)(pr.hbm_read_bytes + pr.hbm_write_bytes) / (pr.time_ns * 1e-9);
+        printf("  %-22s %10.1f %6s %9.1f %8.0f%%\n", r[i].name, pr.time_ns / 1e3,
+               trn_engine_short(pr.bound), bps / 1e9, 100 * bps / share);
+    }
+    return 0;
+}
+
 int main(int argc, char **argv) {
     static const char *def[] = {"trn2", "trn3"};
     const char **chips = argc > 1 ? (const char **)argv + 1 : def;
@@ -153,6 +184,11 @@ int main(int argc, char **argv) {
         int ver = trn_runtime_target(rt)->version;
         if (!rc && ver >= 3) rc = run_phase(rt, chips[c], "prefill", T, T, TRN_PREC_FP8);
         if (!rc && ver >= 4) rc = run_phase(rt, chips[c], "prefill", T, T, TRN_PREC_MXFP8);
+        /* MX weights pre-quantized in HBM (codes + scales): MXFP8Q and MXFP4 */
+        if (!rc && ver >= 4) rc = run_phase(rt, chips[c], "prefill", T, T, TRN_PREC_MXFP8Q);
+        if (!rc && ver >= 4) rc = run_phase(rt, chips[c], "prefill", T, T, TRN_PREC_MXFP4);
+        if (!rc && ver >= 4) rc = run_phase(rt, chips[c], "decode", 1, T, TRN_PREC_MXFP4);
+        if (!rc) rc = run_wide(rt, chips[c]);
         int progs;
         uint64_t hits, misses;
         trn_runtime_cache_stats(rt, &progs, &hits, &misses);

@@ -15,7 +15,8 @@
  *
  * HBM tensor names and layouts of each kernel (all row-major):
  *   LINEAR     x [m, k] (dtype), w [ceil(n/512), k, 512] (weights in 512-column panels, the
- *              last zero padded: trn_lower_pack_panels; MXFP8: trn_lower_pack_mx_panels),
+ *              last zero padded: trn_lower_pack_panels; MXFP8: trn_lower_pack_mx_panels;
+ *              MXFP4, MXFP8Q: codes w and scales ws from trn_lower_pack_mx_weights),
  *              optional b [1, n] bf16 -> y [m, n] (out_dtype) = act(x @ W + b)
  *   RMSNORM    x [m, n], g [1, n] bf16 -> y [m, n] = x * rsqrt(mean(x^2) + eps) * g, the
  *              normalized x rounded to out_dtype before * g (as HF does)
@@ -60,12 +61,17 @@ typedef enum trn_lower_kind {
 /* Matmul precision of LINEAR. BF16: bf16 operands. FP8: x cast to FP8 (E4M3, NKI float8_e4m3)
  * on chip, w stored in FP8, double-row matmuls (NeuronCore-v3+). MXFP8 (NeuronCore-v4+): x and
  * w (bf16, w in the layout of trn_lower_pack_mx_panels) quantized on chip by quantize_mx to
- * OCP E4M3 with E8M0 block scales, nc_matmul_mx (k a multiple of 512). Accumulation is FP32 in
- * PSUM in every mode. */
+ * OCP E4M3 with E8M0 block scales, nc_matmul_mx (k a multiple of 512). MXFP4 and MXFP8Q
+ * (NeuronCore-v4+, k a multiple of 4): w pre-quantized in HBM as MX codes (FP4 E2M1, or OCP
+ * FP8 E4M3) and E8M0 scales (trn_lower_pack_mx_weights: inputs "w" and "ws"), x quantized on
+ * chip to MXFP8 (E4M3) by quantize_mx, nc_matmul_mx. Accumulation is FP32 in PSUM in every
+ * mode. */
 typedef enum trn_precision {
     TRN_PREC_BF16,
     TRN_PREC_FP8,
     TRN_PREC_MXFP8,
+    TRN_PREC_MXFP4,  /* MX FP4 weights pre-quantized in HBM (MoE experts: GPT-OSS) */
+    TRN_PREC_MXFP8Q, /* MX FP8 weights pre-quantized in HBM */
     TRN_PREC_COUNT
 } trn_precision;
 
@@ -86,7 +92,8 @@ typedef struct trn_lower_op {
                                   streaming plans) */
 } trn_lower_op;
 
-/* Names for messages and cache keys: "linear", "rmsnorm" ...; "bf16", "fp8", "mxfp8". */
+/* Names for messages and cache keys: "linear", "rmsnorm" ...; "bf16", "fp8", "mxfp8",
+ * "mxfp4", "mxfp8q". */
 const char *trn_lower_kind_name(trn_lower_kind k);
 const char *trn_precision_name(trn_precision p);
 int trn_lower_kind_find(const char *name); /* -1 if unknown */
@@ -139,10 +146,29 @@ void trn_lower_key(const trn_lower_op *op, char *buf, size_t n);
  * [ceil(n / 512), k, 512], zero padded: out has ceil(n / 512) * k * 512 values (borrowed). */
 void trn_lower_pack_panels(const double *w, int64_t k, int64_t n, double *out);
 
-/* Packs W[k, n] (k a multiple of 512) into the MXFP8 layout of LINEAR's w,
+/* Packs W[k, n] (k a multiple of 512) into the MXFP8 (on-chip quantized) layout of LINEAR's w,
  * [ceil(n / 512), k / 512, 128, 2048]: element (panel, s, p, 4 c + j) = W[512 s + 4 p + j][512
  * panel + c], zero padded (out has ceil(n / 512) * k * 512 values). */
 void trn_lower_pack_mx_panels(const double *w, int64_t k, int64_t n, double *out);
+
+/* The MX element type of LINEAR's pre-quantized weights: FP4_E2M1 (MXFP4), FP8_E4M3 (MXFP8Q);
+ * TRN_DTYPE_COUNT for the other precisions. */
+trn_dtype trn_lower_mx_weight_dtype(trn_precision p);
+
+/* Quantizes a row-major W[k, n] (borrowed, k a multiple of 4) for LINEAR's MXFP4 / MXFP8Q
+ * modes, each block of 32 consecutive k of a column with scale rule `rule` (TRN_SCALE_OCP for
+ * checkpoints' MX weights), RNE; kp = ceil(k/512) passes, rows past k zero:
+ * codes -> "w" [ceil(n/512), kp, 128, 512] x4-packed words
+ * (elem FP4_E2M1: fp4_e2m1_x4; FP8_E4M3: fp8_e4m3_x4), word (panel, s, p, c) holding in slot j
+ * (nibble or byte j, low first) the code of W[512 s + 4 p + j][512 panel + c]; scales -> "ws"
+ * [ceil(n/512), 16, kp, 512] E8M0 bytes, (panel, g, s, c) the scale of the block of
+ * k = 512 s + 32 g .. + 31 (a panel's scales of one g for every pass contiguous).
+ * Columns past n are zero (codes 0, scales of an all-zero block). Values are doubles as
+ * trn_core_tensor_write takes them (packed words and bytes as integers). TRN_E_INVALID for an
+ * elem other than FP4_E2M1 / FP8_E4M3 or k not a multiple of 4. */
+trn_status trn_lower_pack_mx_weights(const double *w, int64_t k, int64_t n, trn_dtype elem,
+                                     trn_scale_rule rule, double *codes, double *scales,
+                                     trn_err *err);
 
 /* Model FLOPs of the op (2 per MAC of its matmuls; attention counts the causal half it
  * computes: q k^T and p v over the visible keys), for utilization and planner figures. */

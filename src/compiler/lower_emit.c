@@ -10,7 +10,7 @@
 
 static const char *const kind_names[TRN_LOWER_KIND_COUNT] = {
     "linear", "rmsnorm", "layernorm", "softmax", "add", "mul", "swiglu", "rope", "attention"};
-static const char *const prec_names[TRN_PREC_COUNT] = {"bf16", "fp8", "mxfp8"};
+static const char *const prec_names[TRN_PREC_COUNT] = {"bf16", "fp8", "mxfp8", "mxfp4", "mxfp8q"};
 
 const char *trn_lower_kind_name(trn_lower_kind k) {
     return (unsigned)k < TRN_LOWER_KIND_COUNT ? kind_names[k] : "?";
@@ -165,16 +165,21 @@ trn_status trn_lower_check(const trn_lower_op *op, const trn_isa_target *t, trn_
                                "linear: fp8 precision needs the FP8 double-row matmul of "
                                "NeuronCore-v3 or newer (trn2, trn3); %s has none",
                                t->name);
-        if (op->prec == TRN_PREC_MXFP8 && t->version < 4)
+        if (lw_prec_mx(op->prec) && t->version < 4)
             return trn_err_set(err, TRN_E_UNSUPPORTED,
-                               "linear: mxfp8 precision needs the MX matmul of NeuronCore-v4 or "
+                               "linear: %s precision needs the MX matmul of NeuronCore-v4 or "
                                "newer (trn3); %s has none",
-                               t->name);
+                               prec_names[op->prec], t->name);
         if (op->prec == TRN_PREC_MXFP8 && (op->k % 512 || op->dtype != TRN_DTYPE_BF16))
             return trn_err_set(err, TRN_E_UNSUPPORTED,
-                               "linear: mxfp8 takes bf16 x and k a multiple of 512 (one MX "
+                               "linear: %s takes bf16 x and k a multiple of 512 (one MX "
                                "matmul pass); got %s x, k = %lld",
-                               trn_dtype_name(op->dtype), (long long)op->k);
+                               prec_names[op->prec], trn_dtype_name(op->dtype), (long long)op->k);
+        if (lw_prec_mx(op->prec) && (op->k % 4 || op->dtype != TRN_DTYPE_BF16))
+            return trn_err_set(err, TRN_E_UNSUPPORTED,
+                               "linear: %s takes bf16 x and k a multiple of 4 (4 MX codes per "
+                               "partition); got %s x, k = %lld",
+                               prec_names[op->prec], trn_dtype_name(op->dtype), (long long)op->k);
         return TRN_OK;
     case TRN_LOWER_RMSNORM:
     case TRN_LOWER_LAYERNORM:
@@ -324,4 +329,50 @@ double trn_lower_flops(const trn_lower_op *op) {
     }
     default: return 0;
     }
+}
+
+trn_dtype trn_lower_mx_weight_dtype(trn_precision p) {
+    return p == TRN_PREC_MXFP4    ? TRN_DTYPE_FP4_E2M1
+           : p == TRN_PREC_MXFP8Q ? TRN_DTYPE_FP8_E4M3
+                                  : TRN_DTYPE_COUNT;
+}
+
+trn_status trn_lower_pack_mx_weights(const double *w, int64_t k, int64_t n, trn_dtype elem,
+                                     trn_scale_rule rule, double *codes, double *scales,
+                                     trn_err *err) {
+    if (elem != TRN_DTYPE_FP4_E2M1 && elem != TRN_DTYPE_FP8_E4M3)
+        return trn_err_set(err, TRN_E_INVALID,
+                           "pack_mx_weights: element type %s (expected fp4_e2m1 or fp8_e4m3)",
+                           trn_dtype_name(elem));
+    if (k < 4 || k % 4 || n < 1)
+        return trn_err_set(err, TRN_E_INVALID,
+                           "pack_mx_weights: k = %lld, n = %lld (expected k a multiple of 4, "
+                           "n >= 1)",
+                           (long long)k, (long long)n);
+    int64_t np = lw_cdiv(n, TRN_LOWER_PANEL), kp = lw_cdiv(k, 512);
+    int bits = elem == TRN_DTYPE_FP4_E2M1 ? 4 : 8;
+    trn_cvt_opts o;
+    memset(&o, 0, sizeof o);
+    for (int64_t pi = 0; pi < np; pi++)
+        for (int64_t s = 0; s < kp; s++)
+            for (int64_t c = 0; c < TRN_LOWER_PANEL; c++) {
+                int64_t col = pi * TRN_LOWER_PANEL + c;
+                for (int64_t g = 0; g < 16; g++) {
+                    float blk[TRN_MX_BLOCK];
+                    for (int i = 0; i < TRN_MX_BLOCK; i++) {
+                        int64_t row = s * 512 + g * 32 + i;
+                        blk[i] = col < n && row < k ? (float)w[row * n + col] : 0.0f;
+                    }
+                    uint8_t sc, cd[TRN_MX_BLOCK];
+                    trn_mx_quantize_block(elem, rule, blk, 1, &o, &sc, cd);
+                    scales[((pi * 16 + g) * kp + s) * TRN_LOWER_PANEL + c] = sc;
+                    /* partitions 8g .. 8g + 7, slot j: element 4 q + j of the block */
+                    for (int q = 0; q < 8; q++) {
+                        uint32_t word = 0;
+                        for (int j = 0; j < 4; j++) word |= (uint32_t)cd[4 * q + j] << (bits * j);
+                        codes[((pi * kp + s) * 128 + 8 * g + q) * TRN_LOWER_PANEL + c] = word;
+                    }
+                }
+            }
+    return TRN_OK;
 }

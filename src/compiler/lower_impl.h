@@ -14,6 +14,7 @@
 typedef struct lw {
     char *buf;
     size_t len, cap;
+    size_t mark; /* a position in buf an op may rewind to (len = mark) */
     int oom;
     const trn_isa_target *t;
     const trn_lower_op *op;
@@ -50,6 +51,11 @@ trn_status lw_rownorm(lw *e, trn_err *err); /* RMSNORM, LAYERNORM, SOFTMAX */
 trn_status lw_eltwise(lw *e, trn_err *err); /* ADD, MUL, SWIGLU */
 trn_status lw_rope(lw *e, trn_err *err);
 trn_status lw_attention(lw *e, trn_err *err);
+
+/* 1 for the precisions whose LINEAR runs nc_matmul_mx (MXFP8, MXFP4, MXFP8Q). */
+static inline int lw_prec_mx(trn_precision p) {
+    return p == TRN_PREC_MXFP8 || p == TRN_PREC_MXFP4 || p == TRN_PREC_MXFP8Q;
+}
 
 /* Integer helpers of the tiling arithmetic. */
 static inline int64_t lw_min(int64_t a, int64_t b) {

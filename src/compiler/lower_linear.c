@@ -126,10 +126,11 @@ static trn_status plan_linear(const trn_lower_op *op, const trn_isa_target *t, l
 trn_status trn_lower_linear_plan_get(const trn_lower_op *op, const trn_isa_target *t,
                                      trn_lower_linear_plan *plan, trn_err *err) {
     lplan p;
-    if (op && op->prec == TRN_PREC_MXFP8)
+    if (op && lw_prec_mx(op->prec))
         return trn_err_set(err, TRN_E_INVALID,
-                           "linear: the mxfp8 kernel has a fixed plan (512-row passes, x "
-                           "resident); see docs/lowering.md");
+                           "linear: the %s kernel has a fixed plan (512-row passes, x "
+                           "resident); see docs/lowering.md",
+                           trn_precision_name(op->prec));
     trn_status s = plan_linear(op, t, &p, err);
     if (s == TRN_OK) *plan = p.pub;
     return s;
@@ -197,7 +198,7 @@ trn_status lw_linear_mx(lw *e, trn_err *err);
 
 trn_status lw_linear(lw *e, trn_err *err) {
     const trn_lower_op *op = e->op;
-    if (op->prec == TRN_PREC_MXFP8) return lw_linear_mx(e, err);
+    if (lw_prec_mx(op->prec)) return lw_linear_mx(e, err);
     lplan p;
     trn_status s = plan_linear(op, e->t, &p, err);
     if (s != TRN_OK) return s;
@@ -333,30 +334,48 @@ trn_status lw_linear(lw *e, trn_err *err) {
  *   - w: stored for this mode as [panels, k/512, 128, 2048] bf16, element (p, 4n + j) of pass s
  *     being W[512 s + 4p + j][512 panel + n] (trn_lower_pack_mx_panels), so one contiguous DMA
  *     brings a pass already interleaved; quantize_mx runs once per (block, panel, pass).
- * Left out: MX weights stored pre-quantized in HBM (the scale layout of quantize_mx is kept on
- * chip only). */
+ * MXFP4 and MXFP8Q take w pre-quantized (trn_lower_pack_mx_weights): a pass is one DMA of
+ * codes, already interleaved, and a panel's scales for all its passes come in four DMAs when
+ * its first pass does (scale rows 4i..4i+3 to partitions 32i..32i+3, where nc_matmul_mx reads
+ * them; four small DMAs per pass made the kernel DMA-bound on descriptors); nothing to
+ * quantize, and the weight bytes per value fall from 2 (bf16) to 0.5 + 1/32 (FP4) or 1 + 1/32
+ * (FP8). Their k need only be a multiple of 4 (GPT-OSS: 2880): the last pass transposes the
+ * rest of x onto k_rest / 4 partitions, zeroes the others, and its weight rows are zero codes. */
 trn_status lw_linear_mx(lw *e, trn_err *err) {
     const trn_lower_op *op = e->op;
     const trn_isa_target *t = e->t;
-    int64_t M = op->m, K = op->k, N = op->n, np = lw_cdiv(N, TRN_LOWER_PANEL), KP = K / 512;
+    int64_t M = op->m, K = op->k, N = op->n, np = lw_cdiv(N, TRN_LOWER_PANEL), KP = lw_cdiv(K, 512);
     int T = (int)lw_min(4, lw_cdiv(M, 128));
     int R = (int)(t->psum_bytes_per_partition / TRN_PSUM_BANK_BYTES), nb = 3;
     if (T > R / 2) T = R / 2;
     int64_t MB = 128 * (int64_t)T;
+    /* pq: w pre-quantized in HBM (MXFP4, MXFP8Q); wdt: the x4 word type of its codes */
+    int pq = op->prec != TRN_PREC_MXFP8, fp4 = op->prec == TRN_PREC_MXFP4;
+    const char *wdt = fp4 ? "fp4_e2m1_x4" : "fp8_e4m3_x4";
+    if (pq) nb = 6; /* a deeper ring hides more DMA latency (4 and 10 measured slower) */
     lw_printf(e,
-              "# plan: MXFP8, %d token tiles per block, x quantized once per block and resident, "
-              "weights quantized per pass in a %d-deep ring\n",
-              T, nb);
-    lw_printf(e,
-              ".kernel linear_mx\n.input x bf16 [%lld, %lld]\n.input w bf16 [%lld, %lld, 128, "
-              "2048]\n",
-              LL M, LL K, LL np, LL KP);
+              "# plan: %s, %d token tiles per block, x quantized once per block and resident, "
+              "weights %s per pass in a %d-deep ring\n",
+              trn_precision_name(op->prec), T, pq ? "loaded pre-quantized" : "quantized", nb);
+    if (pq)
+        lw_printf(e,
+                  ".kernel linear_mx\n.input x bf16 [%lld, %lld]\n.input w %s [%lld, %lld, 128, "
+                  "512]\n.input ws uint8 [%lld, 16, %lld, 512]\n",
+                  LL M, LL K, wdt, LL np, LL KP, LL np, LL KP);
+    else
+        lw_printf(e,
+                  ".kernel linear_mx\n.input x bf16 [%lld, %lld]\n.input w bf16 [%lld, %lld, 128, "
+                  "2048]\n",
+                  LL M, LL K, LL np, LL KP);
     if (op->bias) lw_printf(e, ".input b bf16 [1, %lld]\n", LL N);
     lw_printf(e, ".output y %s [%lld, %lld]\n", trn_dtype_name(op->out_dtype), LL M, LL N);
-    lw_tile(e, TRN_MEM_SBUF, "wi", TRN_DTYPE_BF16, 3, (int64_t[]){128, nb, 2048});
-    lw_printf(e, ".sbuf wq fp8_e4m3_x4 [128, %d, 512]\n", nb);
-    e->sbuf_bytes += lw_tile_bytes(TRN_DTYPE_F32, (int64_t)nb * 512);
-    lw_tile(e, TRN_MEM_SBUF, "ws", TRN_DTYPE_UINT8, 3, (int64_t[]){128, nb, 512});
+    if (!pq) lw_tile(e, TRN_MEM_SBUF, "wi", TRN_DTYPE_BF16, 3, (int64_t[]){128, nb, 2048});
+    lw_printf(e, ".sbuf wq %s [128, %d, 512]\n", wdt, nb);
+    e->sbuf_bytes += lw_tile_bytes(fp4 ? TRN_DTYPE_BF16 : TRN_DTYPE_F32, (int64_t)nb * 512);
+    if (pq) /* a panel's scales for all its passes, two panels deep */
+        lw_tile(e, TRN_MEM_SBUF, "wsc", TRN_DTYPE_UINT8, 4, (int64_t[]){128, 2, KP, 512});
+    else
+        lw_tile(e, TRN_MEM_SBUF, "wsc", TRN_DTYPE_UINT8, 3, (int64_t[]){128, nb, 512});
     lw_tile(e, TRN_MEM_SBUF, "xt", TRN_DTYPE_BF16, 4, (int64_t[]){128, 2, 4, MB});
     lw_tile(e, TRN_MEM_SBUF, "xi", TRN_DTYPE_BF16, 3, (int64_t[]){128, MB, 4});
     lw_printf(e, ".sbuf xq fp8_e4m3_x4 [128, %lld, %lld]\n", LL KP, LL MB);
@@ -368,7 +387,8 @@ trn_status lw_linear_mx(lw *e, trn_err *err) {
         lw_tile(e, TRN_MEM_SBUF, "bt", TRN_DTYPE_BF16, 2, (int64_t[]){1, N});
     }
     lw_tile(e, TRN_MEM_PSUM, "acc", TRN_DTYPE_F32, 3, (int64_t[]){128, R, TRN_LOWER_PANEL});
-    trn_status s = lw_check_fit(e, "linear (mxfp8)", err);
+    trn_status s =
+        lw_check_fit(e, pq ? (fp4 ? "linear (mxfp4)" : "linear (mxfp8q)") : "linear (mxfp8)", err);
     if (s != TRN_OK) return s;
     const char *ld = lw_dma_engine(e), *st_eng = " engine=scalar";
     if (op->bias) lw_printf(e, "memset dst=ones value=1.0\ndma_copy dst=bt src=b%s\n", ld);
@@ -376,14 +396,22 @@ trn_status lw_linear_mx(lw *e, trn_err *err) {
     const char *act = trn_act_name(op->act);
     int xst = 0;
     /* weight pass sn: load + quantize into ring slot sn % nb */
-#define WSTEP(sn)                                                                           \
-    do {                                                                                    \
-        int64_t g_ = ((sn) / KP) % np, p_ = (sn) % KP;                                      \
-        int b_ = (int)((sn) % nb);                                                          \
-        lw_printf(e,                                                                        \
-                  "dma_copy dst=wi[:, %d, :] src=w[%lld, %lld, :, :]%s\n"                   \
-                  "quantize_mx dst=wq[:, %d, :] src=wi[:, %d, :] dst_scale=ws[:, %d, :]\n", \
-                  b_, LL g_, LL p_, ld, b_, b_, b_);                                        \
+#define WSTEP(sn)                                                                                  \
+    do {                                                                                           \
+        int64_t g_ = ((sn) / KP) % np, p_ = (sn) % KP;                                             \
+        int b_ = (int)((sn) % nb);                                                                 \
+        if (pq) {                                                                                  \
+            lw_printf(e, "dma_copy dst=wq[:, %d, :] src=w[%lld, %lld, :, :]%s\n", b_, LL g_,       \
+                      LL p_, ld);                                                                  \
+            for (int i_ = 0; p_ == 0 && i_ < 4; i_++)                                              \
+                lw_printf(e, "dma_copy dst=wsc[%d:%d, %d, :, :] src=ws[%lld, %d:%d, :, :]%s\n",    \
+                          32 * i_, 32 * i_ + 4, (int)(((sn) / KP) % 2), LL g_, 4 * i_, 4 * i_ + 4, \
+                          ld);                                                                     \
+        } else                                                                                     \
+            lw_printf(e,                                                                           \
+                      "dma_copy dst=wi[:, %d, :] src=w[%lld, %lld, :, :]%s\n"                      \
+                      "quantize_mx dst=wq[:, %d, :] src=wi[:, %d, :] dst_scale=wsc[:, %d, :]\n",   \
+                      b_, LL g_, LL p_, ld, b_, b_, b_);                                           \
     } while (0)
     for (int64_t s0 = 0; s0 < nb - 1 && s0 < nsteps; s0++) WSTEP(s0);
     for (int64_t st = 0; st < nsteps; st++) {
@@ -397,12 +425,19 @@ trn_status lw_linear_mx(lw *e, trn_err *err) {
         int64_t me = mrows + (mrows & 1), ne = ncols + (ncols & 1);
         if (g == 0 && ps == 0) /* the block's x: transposed, interleaved, quantized once */
             for (int64_t q = 0; q < KP; q++, xst ^= 1) {
+                /* the last pass of a k that is not a multiple of 512 (MXFP4, MXFP8Q) covers
+                 * kw rows on kw / 4 partitions; the others are zero (code 0 is +0) */
+                int64_t kw = lw_min(512, K - q * 512), pp = kw / 4;
                 if (me != mrows)
                     lw_printf(e, "memset dst=xt[:, %d, :, %lld:%lld] value=0.0\n", xst, LL mrows,
                               LL me);
+                if (pp < 128) /* all partitions (an access may start at 0 only), then x */
+                    lw_printf(e, "memset dst=xt[:, %d, :, 0:%lld] value=0.0\n", xst, LL me);
                 lw_printf(e,
-                          "dma_transpose dst=xt[:, %d, :, 0:%lld] src=x[%lld:%lld, %lld:%lld]%s\n",
-                          xst, LL mrows, LL m0, LL(m0 + mrows), LL(q * 512), LL(q * 512 + 512), ld);
+                          "dma_transpose dst=xt[0:%lld, %d, :, 0:%lld] src=x[%lld:%lld, "
+                          "%lld:%lld]%s\n",
+                          LL pp, xst, LL mrows, LL m0, LL(m0 + mrows), LL(q * 512),
+                          LL(q * 512 + kw), ld);
                 for (int j = 0; j < 4; j++)
                     lw_printf(e, "tensor_copy dst=xi[:, 0:%lld, %d] src=xt[:, %d, %d, 0:%lld]%s\n",
                               LL me, j, xst, j, LL me, j % 2 ? " engine=gpsimd" : "");
@@ -411,15 +446,21 @@ trn_status lw_linear_mx(lw *e, trn_err *err) {
                           "dst_scale=xs[:, %lld, 0:%lld]\n",
                           LL q, LL me, LL me, LL q, LL me);
             }
+        char wscale[64];
+        if (pq)
+            snprintf(wscale, sizeof wscale, "wsc[:, %d, %lld, 0:%lld]", (int)(gi % 2), LL ps,
+                     LL ne);
+        else
+            snprintf(wscale, sizeof wscale, "wsc[:, %d, 0:%lld]", b, LL ne);
         for (int64_t t0 = 0; t0 < mrows; t0 += 128) {
             int64_t r = lw_min(128, me - t0);
             int bank = (int)((gi * T + t0 / 128) % R);
             lw_printf(e,
                       "nc_matmul_mx dst=acc[0:%lld, %d, 0:%lld] stationary=xq[:, %lld, %lld:%lld] "
                       "moving=wq[:, %d, 0:%lld] stationary_scale=xs[:, %lld, %lld:%lld] "
-                      "moving_scale=ws[:, %d, 0:%lld]%s\n",
+                      "moving_scale=%s%s\n",
                       LL r, bank, LL ne, LL ps, LL t0, LL(t0 + r), b, LL ne, LL ps, LL t0,
-                      LL(t0 + r), b, LL ne, ps ? " accumulate=true" : "");
+                      LL(t0 + r), wscale, ps ? " accumulate=true" : "");
         }
         if (ps != KP - 1) continue;
         int yb = (int)(gi % 2);
