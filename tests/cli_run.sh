@@ -3,8 +3,10 @@
 # config.json with seeded weights, saved as a checkpoint directory and run again from it (the
 # same tokens); a byte-level tokenizer.json for --prompt; the --json keys and their
 # arithmetic; the --logits file's shape; --trace; timing-only at full size for Llama-3-8B and
-# -70B, Mixtral 8x7B and GPT-OSS-120B; exit codes 2 (usage, precision a chip lacks) and 3 (bad
-# directory, missing tensor, unknown model) with their messages.
+# -70B, Mixtral 8x7B and GPT-OSS-120B; pre-quantized MX weights (mxfp4, mxfp8q) on trn3 with the
+# per-op bf16 fallback; seeded sampling (--temperature, --top-k, --top-p, --seed); exit codes 2
+# (usage, precision a chip lacks, a sampling value out of range) and 3 (bad directory, missing
+# tensor, unknown model) with their messages.
 # Usage: cli_run.sh PATH/TO/trnsim
 set -u
 TRN=${1:?usage: cli_run.sh TRNSIM}
@@ -42,10 +44,10 @@ sed 's/"num_hidden_layers": 2/"num_hidden_layers": 3/' "$T/llama/config.json" >"
 
 # --- each family: config.json with seeded weights, then the saved checkpoint directory ---------
 for f in llama mixtral gptoss gpt2; do
-    expect_rc 0 "$TRN" run --model "$T/$f/config.json" --tokens 5,17,99,3 --max-new 4 --seed 11 \
+    expect_rc 0 "$TRN" run --model "$T/$f/config.json" --tokens 5,17,99,3 --max-new 4 --weight-seed 11 \
         --save-weights "$T/$f/model.safetensors" --json
     cp "$T/out" "$T/$f.a.json"
-    pyexpr 'd["weights"] == "random" and d["seed"] == 11 and len(d["generated"]) == 4'
+    pyexpr 'd["weights"] == "random" and d["weight_seed"] == 11 and len(d["generated"]) == 4'
     expect_rc 0 "$TRN" run --model "$T/$f" --tokens 5,17,99,3 --max-new 4 --json
     pyexpr 'd["weights"] == "checkpoint" and d["generated"] == json.load(open(sys.argv[1].replace("out", "'"$f"'.a.json")))["generated"]'
     pyexpr 'd["prefill"]["time_us"] > 0 and d["decode"]["steps"] == 3 and d["prompt_tokens"] == 4'
@@ -72,8 +74,8 @@ expect_out "weights: seeded random (seed 0; no checkpoint given"
 expect_out "TTFT"; expect_out "TPOT"; expect_out "tokens/s"
 expect_out "Per layer"; expect_out "l0-l1 (each)"; expect_out "Per op, all layers (prefill"
 expect_rc 0 "$TRN" run --model tiny-llama --tokens 1,2,3,4,5 --max-new 3 --json --chip trn3
-pyexpr 'set(d) == {"model","chip","core","precision","cores","timing_only","weights","seed","prompt_tokens","new_tokens","generated","text","ttft_us","tpot_us","tokens_per_s","programs","wall_s","prefill","decode"}'
-pyexpr 'd["chip"] == "trn3" and d["core"] == "v4" and d["precision"] == "bf16" and d["text"] is None'
+pyexpr 'set(d) == {"model","chip","core","precision","cores","timing_only","weights","weight_seed","sampling","prompt_tokens","new_tokens","generated","text","ttft_us","tpot_us","tokens_per_s","programs","wall_s","prefill","decode"}'
+pyexpr 'd["chip"] == "trn3" and d["core"] == "v4" and d["precision"] == "bf16" and d["text"] is None and d["sampling"] == "greedy"'
 pyexpr 'abs(d["ttft_us"] - d["prefill"]["time_us"]) < 1e-3 * d["ttft_us"] and abs(d["tpot_us"] - d["decode"]["time_us"] / 2) < 1e-3 * d["tpot_us"]'
 pyexpr 'abs(d["tokens_per_s"] - 1e6 / d["tpot_us"]) < 1e-3 * d["tokens_per_s"]'
 pyexpr 'abs(sum(o["time_us"] for o in d["prefill"]["ops"]) - d["prefill"]["time_us"]) < 1e-3 * d["prefill"]["time_us"]'
@@ -111,6 +113,44 @@ json.dump({"model": {"type": "BPE", "vocab": vocab, "merges": []}, "added_tokens
 P
 expect_rc 0 "$TRN" run --model "$T/llama" --prompt "Hello" --max-new 3 --json
 pyexpr 'd["prompt_tokens"] == 5 and isinstance(d["text"], str) and len(d["generated"]) == 3'
+
+# --- MX pre-quantized weights on trn3 (mxfp4, mxfp8q): every linear of the llama (K = 128, 256)
+# in the mode; timing-only gives the same times. A GPT-2 with n_embd 66 keeps the linears whose
+# K is not a multiple of 4 (qkv, attn_out, fc, the head) in bf16 and runs proj (K = 264) in mxfp4.
+for p in mxfp4 mxfp8q; do
+    expect_rc 0 "$TRN" run --model "$T/llama" --chip trn3 --precision $p --tokens 5,17,99,3 --max-new 3 --json
+    cp "$T/out" "$T/$p.json"
+    pyexpr 'd["precision"] == "'$p'" and len(d["generated"]) == 3 and all(o["precision"] == "'$p'" for o in d["prefill"]["ops"] if o["kind"] == "LINEAR")'
+    expect_rc 0 "$TRN" run --model "$T/llama" --chip trn3 --precision $p --prompt-len 4 --max-new 3 --timing-only --cores 1 --json
+    pyexpr '(d["ttft_us"], d["tpot_us"]) == (lambda a: (a["ttft_us"], a["tpot_us"]))(json.load(open(sys.argv[1].replace("out", "'$p'.json"))))'
+done
+# split over 8 cores (each core its columns' codes and scales): the same logits, bit for bit
+expect_rc 0 "$TRN" run --model "$T/llama" --chip trn3 --precision mxfp4 --tokens 5,17,99,3 --max-new 3 --logits "$T/mx1.npy"
+expect_rc 0 "$TRN" run --model "$T/llama" --chip trn3 --precision mxfp4 --tokens 5,17,99,3 --max-new 3 --logits "$T/mx8.npy" --cores 8
+if cmp -s "$T/mx1.npy" "$T/mx8.npy"; then ok; else bad "mxfp4 logits on 8 cores differ from one core"; fi
+mkdir -p "$T/gpt2k66"
+sed 's/"n_embd": 64/"n_embd": 66/; s/"n_head": 4/"n_head": 3/' "$T/gpt2/config.json" >"$T/gpt2k66/config.json"
+expect_rc 0 "$TRN" run --model "$T/gpt2k66/config.json" --chip trn3 --precision mxfp4 --tokens 1,2,3 --max-new 2 --json
+pyexpr '{o["class"]: o["precision"] for o in d["prefill"]["ops"] if o["kind"] == "LINEAR"} == {"qkv": "bf16", "attn_out": "bf16", "fc": "bf16", "proj": "mxfp4", "logits": "bf16"}'
+
+# --- sampling: the same seed gives the same tokens, another seed (temperature 2) others; top-k 1
+# is greedy whatever the temperature; no --temperature (or 0) is greedy
+expect_rc 0 "$TRN" run --model "$T/llama" --tokens 5,17,99,3 --max-new 8 --json
+cp "$T/out" "$T/greedy.json"
+expect_rc 0 "$TRN" run --model "$T/llama" --tokens 5,17,99,3 --max-new 8 --json --temperature 2 --seed 1
+cp "$T/out" "$T/s1.json"
+pyexpr 'd["sampling"] == {"temperature": 2, "top_k": 0, "top_p": 1, "seed": 1}'
+expect_rc 0 "$TRN" run --model "$T/llama" --tokens 5,17,99,3 --max-new 8 --json --temperature 2 --seed 1
+pyexpr 'd["generated"] == json.load(open(sys.argv[1].replace("out", "s1.json")))["generated"]'
+expect_rc 0 "$TRN" run --model "$T/llama" --tokens 5,17,99,3 --max-new 8 --json --temperature 2 --seed 2
+pyexpr 'd["generated"] != json.load(open(sys.argv[1].replace("out", "s1.json")))["generated"]'
+pyexpr 'd["generated"] != json.load(open(sys.argv[1].replace("out", "greedy.json")))["generated"]'
+expect_rc 0 "$TRN" run --model "$T/llama" --tokens 5,17,99,3 --max-new 8 --json --temperature 2 --top-k 1 --seed 7
+pyexpr 'd["generated"] == json.load(open(sys.argv[1].replace("out", "greedy.json")))["generated"]'
+expect_rc 0 "$TRN" run --model "$T/llama" --tokens 5,17,99,3 --max-new 8 --json --temperature 0 --seed 7
+pyexpr 'd["sampling"] == "greedy" and d["generated"] == json.load(open(sys.argv[1].replace("out", "greedy.json")))["generated"]'
+expect_rc 0 "$TRN" run --model "$T/llama" --tokens 5,17,99,3 --max-new 3 --temperature 0.7 --top-p 0.9 --seed 3
+expect_out "sampling: temperature 0.7, top-k 0, top-p 0.9, seed 3"
 
 # --- timing-only at full size ----------------------------------------------------------------
 for m in llama-3-8b llama-3-70b mixtral-8x7b gpt-oss-120b; do
@@ -158,7 +198,16 @@ expect_rc 2 "$TRN" run --model tiny-llama --tokens 1 --precision fp8 --chip trn1
 expect_err "fp8 is not available on trn1"
 expect_rc 2 "$TRN" run --model tiny-llama --tokens 1 --precision mxfp8 --chip trn2
 expect_err "mxfp8 is not available on trn2"
-expect_rc 2 "$TRN" run --model tiny-llama --tokens 1 --precision mxfp4; expect_err "mxfp4"
+expect_rc 2 "$TRN" run --model tiny-llama --tokens 1 --precision mxfp4
+expect_err "mxfp4 is not available on trn2"
+expect_rc 2 "$TRN" run --model tiny-llama --tokens 1 --precision mxfp8q --chip trn1
+expect_err "mxfp8q is not available on trn1"
+expect_rc 2 "$TRN" run --model tiny-llama --tokens 1 --temperature -1; expect_err "--temperature '-1'"
+expect_rc 2 "$TRN" run --model tiny-llama --tokens 1 --temperature nan; expect_err "--temperature"
+expect_rc 2 "$TRN" run --model tiny-llama --tokens 1 --temperature 1 --top-p 0; expect_err "--top-p '0'"
+expect_rc 2 "$TRN" run --model tiny-llama --tokens 1 --temperature 1 --top-p 1.5; expect_err "--top-p"
+expect_rc 2 "$TRN" run --model tiny-llama --tokens 1 --temperature 1 --top-k 9999999999; expect_err "--top-k"
+expect_rc 2 "$TRN" run --model tiny-llama --tokens 1 --temperature 1 --seed -3; expect_err "--seed"
 expect_rc 2 "$TRN" run --model tiny-llama --tokens 1 --precision fp16; expect_err "fp16"
 expect_rc 2 "$TRN" run --model tiny-llama --tokens 1 --cores 9; expect_err "trn2 has 8"
 expect_rc 3 "$TRN" run --model no-such-model --tokens 1; expect_err "unknown model 'no-such-model'"

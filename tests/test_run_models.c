@@ -9,7 +9,10 @@
  *     prefill on the chip;
  *   - MoE routing (every layer's chosen experts) equals the reference's;
  *   - the timing-only path gives the functional run's times, op for op;
- *   - precisions a chip lacks are refused naming the chip.
+ *   - precisions a chip lacks are refused naming the chip;
+ *   - MXFP4 / MXFP8Q (weights pre-quantized to MX codes and E8M0 scales) on trn3 within their
+ *     bounds (below), every linear in the mode, timing-only equal to functional, trn2 refused;
+ *   - seeded sampling draws trn_sample's token from each step's logits, repeatably.
  *
  * The bf16 bound. Every kernel takes bf16 activations and weights (RNE: relative error at
  * most 2^-9, uniform, so an NMSE of about 2^-18 / 3 = 1.3e-6 per rounded tensor) and
@@ -22,6 +25,14 @@
  * keeps 3 mantissa bits (relative error 2^-4, NMSE about 2^-8 / 3 = 1.3e-3 per rounded
  * operand of each matmul, and the std-0.02 weights fall partly into E4M3's subnormals), so
  * its logits are allowed 0.1.
+ * MXFP4 weights (E2M1: values 0, 0.5 .. 6 under a power-of-two block scale, OCP rule) have a
+ * quantization NMSE of 1.3e-2 per weight matrix on Gaussian weights (worked for N(0, 1)
+ * blocks of 32: scale 2^(floor(log2 amax) - 2), RNE onto the E2M1 grid); the llama has 15
+ * linears (7 per layer and the head), each adding at most about that much relative error to
+ * the logits when the residual stream carries it undamped, so the bound is 15 x 1.3e-2 = 0.2
+ * (measured: 0.05). MXFP8Q weights and the on-chip MXFP8 x (E4M3, 3 mantissa bits: about
+ * 1.3e-3 each, two operands per linear) give 15 x 2.6e-3 = 0.04, allowed 0.05 (measured:
+ * 0.008). MXFP4 must also come out well above MXFP8Q (coarser codes).
  * LABELS: unit */
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -205,6 +216,68 @@ static void test_mxfp8(void) {
     trn_run_model_close(rm);
 }
 
+/* MXFP4 and MXFP8Q on trn3: every linear's weights pre-quantized to MX codes and E8M0 scales
+ * (OCP rule) in HBM, x quantized to MXFP8 on chip. The Llama's K (128, 256) are multiples of 4,
+ * so every linear runs in the mode; the JSON/profile says so per op. Timing-only gives the
+ * functional times op for op (the same programs). */
+static void test_mx_prequant(void) {
+    trn_run_model *rm = checkpoint("llama-mx", LLAMA_CFG, 9, 0.02);
+    if (!rm) return;
+    static const char *const names[2] = {"mxfp4", "mxfp8q"};
+    static const double bound[2] = {0.2, 0.05};
+    double e[2] = {0};
+    for (int i = 0; i < 2; i++) {
+        long rb = 0, rn = 0;
+        int prec = trn_run_precision_find(names[i]);
+        CHECK(prec >= 0);
+        e[i] = compare(names[i], rm, prec, "trn3", 6, 3, &rb, &rn);
+        printf("llama    %-6s on trn3: worst logits NMSE %.3g (bound %g)\n", names[i], e[i],
+               bound[i]);
+        CHECK_MSG(e[i] <= bound[i] && e[i] > 1e-4, "%s logits NMSE %.3g", names[i], e[i]);
+
+        const trn_model *m = trn_run_model_model(rm);
+        trn_err err = {0};
+        trn_runtime *rt = NULL;
+        CHECK(trn_run_runtime_create(hw, "trn3", &rt, &err) == TRN_OK);
+        trn_run_opts o = {0};
+        o.prec = prec;
+        trn_run *run = NULL, *tr = NULL;
+        trn_run_result res = {0}, tres = {0};
+        int32_t prompt[4] = {7, 1, 200, 33};
+        CHECK(trn_run_create(m, trn_run_model_weights(rm), rt, &o, &run, &err) == TRN_OK);
+        CHECK_MSG(trn_run_generate(run, prompt, 4, 3, NULL, 0, NULL, NULL, &res, &err) == TRN_OK,
+                  "%s: %s", names[i], err.msg);
+        o.timing_only = 1;
+        CHECK(trn_run_create(m, NULL, rt, &o, &tr, &err) == TRN_OK);
+        CHECK(trn_run_generate(tr, NULL, 4, 3, NULL, 0, NULL, NULL, &tres, &err) == TRN_OK);
+        CHECK(res.ttft_ns > 0 && tres.ttft_ns == res.ttft_ns && tres.tpot_ns == res.tpot_ns);
+        int lin = 0, inmode = 0, diff = tres.prefill.nops != res.prefill.nops;
+        for (int j = 0; !diff && j < res.prefill.nops; j++) {
+            const trn_run_opprof *p = &res.prefill.ops[j];
+            diff += tres.prefill.ops[j].time_ns != p->time_ns;
+            if (p->where == TRN_RUN_CHIP && !strcmp(p->kind, "LINEAR"))
+                lin++, inmode += p->prec == prec;
+        }
+        CHECK_EQ_INT(diff, 0);
+        CHECK_EQ_INT(lin, 2 * 7 + 1); /* q k v o gate up down per layer, and the head */
+        CHECK_EQ_INT(inmode, lin);
+        trn_run_result_fini(&res);
+        trn_run_result_fini(&tres);
+        trn_run_destroy(run);
+        trn_run_destroy(tr);
+        /* refused on trn2 (NeuronCore-v3: no MX matmul), naming the chip */
+        trn_run_runtime_destroy(rt);
+        CHECK(trn_run_runtime_create(hw, "trn2", &rt, &err) == TRN_OK);
+        o.timing_only = 0;
+        CHECK(trn_run_create(m, trn_run_model_weights(rm), rt, &o, &run, &err) ==
+              TRN_E_UNSUPPORTED);
+        CHECK_CONTAINS(err.msg, "not available on trn2");
+        trn_run_runtime_destroy(rt);
+    }
+    CHECK_MSG(e[0] > 2 * e[1], "mxfp4 NMSE %.3g not above mxfp8q's %.3g", e[0], e[1]);
+    trn_run_model_close(rm);
+}
+
 /* Greedy generation through trn_run_generate equals trn_generate's tokens; the decode steps
  * agree with recomputing the sequence in one prefill; timing-only equals functional. */
 static void test_generate_kv_timing(void) {
@@ -228,6 +301,32 @@ static void test_generate_kv_timing(void) {
     int same = 0;
     for (int i = 0; i < NEW && res.tokens; i++) same += res.tokens[i] == ref.tokens[i];
     CHECK_MSG(same == NEW, "%d of %d greedy tokens equal the reference's", same, NEW);
+    /* seeded top-k/top-p sampling: token i is trn_sample of step i's logits with draw i of the
+     * seed (checked against trn_sample on the logits the run returns), the same seed gives the
+     * same tokens, and they are not the greedy ones. (Not compared with trn_generate's sampled
+     * tokens: bf16 rounding reorders nearly equal logits, and the draw picks by rank.) */
+    {
+        trn_sampling smp = {1.0, 20, 0.95, 5};
+        trn_run_result sres, sres2;
+        trn_run *srun = NULL;
+        CHECK(trn_run_create(m, w, rt, &o, &srun, &err) == TRN_OK);
+        CHECK(trn_run_generate(srun, prompt, 5, NEW, &smp, 1, NULL, NULL, &sres, &err) == TRN_OK);
+        trn_run_reset(srun);
+        CHECK(trn_run_generate(srun, prompt, 5, NEW, &smp, 0, NULL, NULL, &sres2, &err) == TRN_OK);
+        int drawn = 0, again = 0, greedy = 0;
+        for (int i = 0; i < NEW && sres.tokens && sres2.tokens; i++) {
+            drawn +=
+                sres.tokens[i] == trn_sample(sres.logits + i * 256, 256, &smp, (uint64_t)i, NULL);
+            again += sres.tokens[i] == sres2.tokens[i];
+            greedy += sres.tokens[i] == ref.tokens[i];
+        }
+        CHECK_MSG(drawn == NEW, "%d of %d sampled tokens are trn_sample's draw", drawn, NEW);
+        CHECK_EQ_INT(again, NEW);
+        CHECK_MSG(greedy < NEW, "sampling at temperature 1 gave the greedy tokens");
+        trn_run_result_fini(&sres);
+        trn_run_result_fini(&sres2);
+        trn_run_destroy(srun);
+    }
     CHECK(res.prefill.steps == 1 && res.decode.steps == NEW - 1);
     CHECK(res.ttft_ns == res.prefill.time_ns && res.ttft_ns > 0);
     CHECK_NEAR(res.tpot_ns, res.decode.time_ns / (NEW - 1), 1e-9 * res.tpot_ns);
@@ -372,6 +471,7 @@ int main(void) {
     if (trn_hw_create(&hw, NULL) != TRN_OK) return 2;
     test_families();
     test_mxfp8();
+    test_mx_prequant();
     test_generate_kv_timing();
     test_open_errors();
     trn_hw_destroy(hw);

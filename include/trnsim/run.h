@@ -19,8 +19,10 @@
  * Activations and the KV cache live in host FP32 buffers between ops and are bound as the
  * kernels' HBM inputs and outputs (rounded to the kernel's dtype on the way in: bf16
  * activations, f32 logits). Weights are resident: a LINEAR's weight (packed into the kernel's
- * panel layout) and bias are written once into the HBM image of each program that uses them
- * (trn_runtime_resident_create) and every later launch runs on that image, writing only x.
+ * panel layout; with MXFP4 / MXFP8Q quantized once on the host into MX codes "w" and E8M0
+ * scales "ws" by trn_lower_pack_mx_weights, OCP scale rule) and bias are written once into the HBM
+ * image of each program that uses them (trn_runtime_resident_create) and every later launch runs on
+ * that image, writing only x.
  *
  * Several cores (opts.cores = N > 1): each chip op is cut into at most N per-core pieces, each
  * lowered with its own shape and run on its own NeuronCore; the pieces are timed together on the
@@ -41,8 +43,9 @@
  * Deliberately left out: batches of several sequences; overlap of consecutive ops, or ops on
  * different cores at once (the ops of a step run one after another, each on all its cores);
  * cross-core collectives (no piece needs another's data: every cut is of independent outputs);
- * activations resident in HBM between ops (they go through host buffers); MXFP4 matmuls (GPT-OSS's
- * MXFP4 expert weights are dequantized exactly and run in the chosen precision). */
+ * activations resident in HBM between ops (they go through host buffers); GPT-OSS's MXFP4 expert
+ * weights kept in their checkpoint codes (they are dequantized when loaded, and re-quantized
+ * by the OCP rule when the run's precision is mxfp4). */
 #ifndef TRNSIM_RUN_H
 #define TRNSIM_RUN_H
 
@@ -102,7 +105,8 @@ typedef struct trn_run_opprof {
     double bound_ns;    /* that launch's time */
     uint64_t hbm_bytes; /* DMA bytes HBM <-> SBUF of its kernels */
     int prec;           /* LINEAR kernels: the trn_precision they ran in (an mxfp8 run keeps
-                           the linears whose K is not a multiple of 512 in bf16); else -1 */
+                           the linears whose K is not a multiple of 512 in bf16, an mxfp4 or
+                           mxfp8q run those whose K is not a multiple of 4); else -1 */
 } trn_run_opprof;
 
 /* One step, or the sum of several steps with the same ops (the decode steps). */
@@ -175,7 +179,8 @@ void trn_run_runtime_destroy(trn_runtime *rt);
 int trn_run_runtime_programs(const trn_runtime *rt);
 /* The NeuronCores of the runtime's chip (catalog `cores`, at least 1). */
 int trn_run_runtime_cores(const trn_runtime *rt);
-/* trn_precision_find / _name ("bf16", "fp8", "mxfp8"); trn_engine_short ("PE", "ACT" ...). */
+/* trn_precision_find / _name ("bf16", "fp8", "mxfp8", "mxfp4", "mxfp8q"); trn_engine_short ("PE",
+ * "ACT" ...). */
 int trn_run_precision_find(const char *name);
 const char *trn_run_precision_name(int prec);
 const char *trn_run_engine_short(int engine);

@@ -174,12 +174,13 @@ static trn_status resident_of(stepctx *sc, const linw *lw, const rk_piece *pc, r
         r->rs = nr, r->caprs = cap;
     }
     int64_t k = lw->k, n = lw->n, w = j1 - j0;
-    size_t nw = rk_packed_elems(k, w);
+    size_t nws = 0, nw = rk_packed_elems(op->prec, k, w, &nws);
     double *kn = malloc((size_t)(k * w) * sizeof *kn), *pw = calloc(nw, sizeof *pw);
+    double *ws = nws ? calloc(nws, sizeof *ws) : NULL;
     double *b = op->bias ? malloc((size_t)w * sizeof *b) : NULL;
     char *kc = strdup(key);
     trn_status s = TRN_OK;
-    if (!kn || !pw || (op->bias && !b) || !kc) {
+    if (!kn || !pw || (nws && !ws) || (op->bias && !b) || !kc) {
         s = trn_err_set(sc->err, TRN_E_NOMEM, "run: out of memory packing %s", lw->name);
     } else {
         for (int64_t i = 0; i < k; i++)
@@ -187,17 +188,20 @@ static trn_status resident_of(stepctx *sc, const linw *lw, const rk_piece *pc, r
                 kn[i * w + j] =
                     lw->lay == TRN_LAYOUT_IN_OUT ? lw->W[i * n + j0 + j] : lw->W[(j0 + j) * k + i];
         for (int64_t j = 0; b && j < w; j++) b[j] = lw->bias[j0 + j];
-        rk_pack(op->prec, kn, k, w, pw);
-        rk_bind wb[2] = {{"w", pw, nw}, {"b", b, (size_t)w}};
+        s = rk_pack(op->prec, kn, k, w, pw, ws, sc->err);
+        rk_bind wb[3] = {{"w", pw, nw}};
+        int nb = 1;
+        if (nws) wb[nb++] = (rk_bind){"ws", ws, nws};
+        if (op->bias) wb[nb++] = (rk_bind){"b", b, (size_t)w};
         rk_res *res = NULL;
-        s = rk_res_create(r->rt, op, wb, op->bias ? 2 : 1, &res, sc->err);
+        if (s == TRN_OK) s = rk_res_create(r->rt, op, wb, nb, &res, sc->err);
         if (s == TRN_OK) {
             r->rs[r->nrs++] = (resident){kc, res};
             kc = NULL;
             *out = res;
         }
     }
-    free(kn), free(pw), free(b), free(kc);
+    free(kn), free(pw), free(ws), free(b), free(kc);
     return s;
 }
 

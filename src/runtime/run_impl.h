@@ -76,11 +76,17 @@ void rk_res_destroy(rk_res *r);
  * outputs read into out[]. No profile (rk_time). */
 trn_status rk_run(trn_runtime *rt, const rk_op *op, rk_res *res, const rk_bind *in, int nin,
                   rk_bind *out, int nout, trn_err *err);
-/* Elements of LINEAR's packed w for W[k, n], and the packing (panels, or MX panels). */
-size_t rk_packed_elems(int64_t k, int64_t n);
-void rk_pack(int prec, const double *kn, int64_t k, int64_t n, double *out);
+/* Elements of LINEAR's packed w for W[k, n] in precision prec, and in *nscales those of its
+ * E8M0 scales ws (MXFP4 / MXFP8Q: pre-quantized codes and scales, lower.h; else 0). */
+size_t rk_packed_elems(int prec, int64_t k, int64_t n, size_t *nscales);
+/* The packing: bf16 panels, MX panels (MXFP8), or MX codes into out and scales into scales
+ * (MXFP4, MXFP8Q: trn_lower_pack_mx_weights, OCP scale rule). */
+trn_status rk_pack(int prec, const double *kn, int64_t k, int64_t n, double *out, double *scales,
+                   trn_err *err);
 /* The precision a LINEAR with contraction k runs in when prec is asked for: MXFP8 needs k a
- * multiple of 512 (one MX matmul pass), other linears of an mxfp8 run stay bf16. */
+ * multiple of 512 (one MX matmul pass), MXFP4 and MXFP8Q k a multiple of 4 (the x4-packed
+ * codes); the other linears of such a run stay bf16. (Cores older than NeuronCore-v4 have
+ * no MX mode at all: rk_check_prec refuses the run.) */
 int rk_linear_prec(int prec, int64_t k);
 /* TRN_E_UNSUPPORTED naming the chip when prec has no LINEAR on it; TRN_E_INVALID unknown. */
 trn_status rk_check_prec(trn_runtime *rt, int prec, trn_err *err);

@@ -125,19 +125,36 @@ trn_status rk_run(trn_runtime *rt, const rk_op *k, rk_res *res, const rk_bind *i
                : trn_runtime_run(rt, &op, bi, nin, bo, nout, NULL, err);
 }
 
-size_t rk_packed_elems(int64_t k, int64_t n) {
-    return (size_t)(cdiv(n, TRN_LOWER_PANEL) * k * TRN_LOWER_PANEL);
+static int mx_pre(int prec) {
+    return prec == TRN_PREC_MXFP4 || prec == TRN_PREC_MXFP8Q;
 }
 
-void rk_pack(int prec, const double *kn, int64_t k, int64_t n, double *out) {
+size_t rk_packed_elems(int prec, int64_t k, int64_t n, size_t *nscales) {
+    int64_t np = cdiv(n, TRN_LOWER_PANEL), kp = cdiv(k, 512);
+    if (mx_pre(prec)) { /* codes [np, kp, 128, 512], scales [np, 16, kp, 512] (lower.h) */
+        *nscales = (size_t)(np * 16 * kp * 512);
+        return (size_t)(np * kp * 128 * 512);
+    }
+    *nscales = 0;
+    return (size_t)(np * k * TRN_LOWER_PANEL);
+}
+
+trn_status rk_pack(int prec, const double *kn, int64_t k, int64_t n, double *out, double *scales,
+                   trn_err *err) {
+    if (mx_pre(prec))
+        return trn_lower_pack_mx_weights(kn, k, n, trn_lower_mx_weight_dtype((trn_precision)prec),
+                                         TRN_SCALE_OCP, out, scales, err);
     if (prec == TRN_PREC_MXFP8)
         trn_lower_pack_mx_panels(kn, k, n, out);
     else
         trn_lower_pack_panels(kn, k, n, out);
+    return TRN_OK;
 }
 
 int rk_linear_prec(int prec, int64_t k) {
-    return prec == TRN_PREC_MXFP8 && k % 512 ? TRN_PREC_BF16 : prec;
+    if (prec == TRN_PREC_MXFP8 && k % 512) return TRN_PREC_BF16;
+    if (mx_pre(prec) && k % 4) return TRN_PREC_BF16;
+    return prec;
 }
 
 trn_status rk_check_prec(trn_runtime *rt, int prec, trn_err *err) {

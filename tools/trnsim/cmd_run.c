@@ -1,6 +1,7 @@
 /* trnsim run: a Hugging Face model (checkpoint directory or catalog name) generating on a
  * simulated Trainium chip through the lowered NeuronCore programs (include/trnsim/run.h),
  * with TTFT, TPOT, tokens/s and the per-layer and per-op profile. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,37 +9,45 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "trnsim/graph.h"
 #include "trnsim/run.h"
 
 static void usage(FILE *f) {
-    fprintf(f,
-            "usage: trnsim run --model DIR|NAME [--chip trn1|trn2|trn3]\n"
-            "                  [--prompt TEXT | --tokens ID,ID,... | --prompt-len N]\n"
-            "                  [--max-new N] [--precision bf16|fp8|mxfp8|mxfp4] [--timing-only]\n"
-            "                  [--cores N] [--trace FILE.json] [--json] [--logits FILE.npy]\n"
-            "                  [--seed N] [--top N] [--save-weights FILE.safetensors]\n\n"
-            "Runs a model's prefill and decode steps on a simulated NeuronCore, every op\n"
-            "lowered to a NeuronCore program (docs/models.md, \"Running a model\").\n\n"
-            "  --model DIR|NAME   a Hugging Face checkpoint directory (config.json,\n"
-            "                     *.safetensors, optional tokenizer.json), a config.json or a\n"
-            "                     catalog model (models/NAME.json): seeded random weights\n"
-            "  --chip C           catalog chip (default trn2)\n"
-            "  --prompt TEXT      encoded with the checkpoint's tokenizer.json\n"
-            "  --tokens IDS       the prompt as token ids\n"
-            "  --prompt-len N     timing-only: a prompt of N tokens (ids do not matter)\n"
-            "  --max-new N        tokens to generate (default 8; greedy)\n"
-            "  --precision P      matmul precision (default bf16; fp8 on trn2+, mxfp8 on trn3)\n"
-            "  --timing-only      no weights, no arithmetic: the timing of the same programs\n"
-            "  --cores N          split each op over N NeuronCores of the chip, numerics and\n"
-            "                     time (default: all of the chip's with --timing-only, else 1)\n"
-            "  --trace FILE.json  Perfetto/Chrome trace of the ops (prefill, then the mean\n"
-            "                     decode step)\n"
-            "  --json             the summary and the profiles as JSON (docs/models.md)\n"
-            "  --logits FILE.npy  the last position's logits of every step, float32 [steps, V]\n"
-            "  --seed N           seed of the random weights of a catalog model (default 0)\n"
-            "  --top N            op classes in the text breakdown (default 12)\n"
-            "  --save-weights F   write the weights used (F32 .safetensors): with config.json\n"
-            "                     beside it, a checkpoint directory for --model DIR\n");
+    fprintf(f, "usage: trnsim run --model DIR|NAME [--chip trn1|trn2|trn3]\n"
+               "                  [--prompt TEXT | --tokens ID,ID,... | --prompt-len N]\n"
+               "                  [--max-new N] [--precision bf16|fp8|mxfp8|mxfp4|mxfp8q]\n"
+               "                  [--temperature T [--top-k K] [--top-p P] [--seed N]]\n"
+               "                  [--timing-only] [--cores N] [--trace FILE.json] [--json]\n"
+               "                  [--logits FILE.npy] [--weight-seed N] [--top N]\n"
+               "                  [--save-weights FILE.safetensors]\n\n"
+               "Runs a model's prefill and decode steps on a simulated NeuronCore, every op\n"
+               "lowered to a NeuronCore program (docs/models.md, \"Running a model\").\n\n"
+               "  --model DIR|NAME   a Hugging Face checkpoint directory (config.json,\n"
+               "                     *.safetensors, optional tokenizer.json), a config.json or a\n"
+               "                     catalog model (models/NAME.json): seeded random weights\n"
+               "  --chip C           catalog chip (default trn2)\n"
+               "  --prompt TEXT      encoded with the checkpoint's tokenizer.json\n"
+               "  --tokens IDS       the prompt as token ids\n"
+               "  --prompt-len N     timing-only: a prompt of N tokens (ids do not matter)\n"
+               "  --max-new N        tokens to generate (default 8)\n"
+               "  --precision P      matmul precision (default bf16; fp8 on trn2+; mxfp8, and\n"
+               "                     mxfp4 / mxfp8q with weights pre-quantized to MX, on trn3)\n"
+               "  --temperature T    sample with temperature T, 0 to 100 (default 0: greedy)\n"
+               "  --top-k K          keep the K most likely tokens (default 0: all)\n"
+               "  --top-p P          then the smallest set of probability >= P, 0 < P <= 1\n"
+               "                     (default 1: all)\n"
+               "  --seed N           seed of the sampling draws (default 0)\n"
+               "  --timing-only      no weights, no arithmetic: the timing of the same programs\n"
+               "  --cores N          split each op over N NeuronCores of the chip, numerics and\n"
+               "                     time (default: all of the chip's with --timing-only, else 1)\n"
+               "  --trace FILE.json  Perfetto/Chrome trace of the ops (prefill, then the mean\n"
+               "                     decode step)\n"
+               "  --json             the summary and the profiles as JSON (docs/models.md)\n"
+               "  --logits FILE.npy  the last position's logits of every step, float32 [steps, V]\n"
+               "  --weight-seed N    seed of the random weights of a catalog model (default 0)\n"
+               "  --top N            op classes in the text breakdown (default 12)\n"
+               "  --save-weights F   write the weights used (F32 .safetensors): with config.json\n"
+               "                     beside it, a checkpoint directory for --model DIR\n");
 }
 
 /* ---- progress bar --------------------------------------------------------------------------- */
@@ -286,10 +295,21 @@ static int parse_ids(const char *s, int32_t **ids, int64_t *n) {
     return 1;
 }
 
+/* A finite number in [lo, hi] (lo excluded when open_lo). */
+static int parse_real(const char *s, double lo, double hi, int open_lo, double *v) {
+    char *end;
+    double x = strtod(s, &end);
+    if (end == s || *end || !isfinite(x) || x < lo || x > hi || (open_lo && x == lo)) return 0;
+    *v = x;
+    return 1;
+}
+
 int cmd_run(trn_cli *cli, int argc, char **argv) {
     const char *model = NULL, *chip = "trn2", *prompt = NULL, *tokens = NULL, *prec = "bf16";
     const char *trace = NULL, *logits = NULL, *save = NULL;
-    uint64_t max_new = 8, seed = 0, cores = UINT64_MAX, prompt_len = 0, top = 12;
+    const char *temp_s = NULL, *topp_s = NULL;
+    uint64_t max_new = 8, seed = 0, wseed = 0, cores = UINT64_MAX, prompt_len = 0, top = 12;
+    uint64_t top_k = 0;
     int timing_only = 0, json = 0;
     for (int i = 1; i < argc; i++) {
         const char *v = NULL, *a = argv[i];
@@ -325,8 +345,12 @@ int cmd_run(trn_cli *cli, int argc, char **argv) {
         OPT("--trace", trace)
         OPT("--logits", logits)
         OPT("--save-weights", save)
+        OPT("--temperature", temp_s)
+        OPT("--top-p", topp_s)
         NUM("--max-new", max_new)
         NUM("--seed", seed)
+        NUM("--weight-seed", wseed)
+        NUM("--top-k", top_k)
         NUM("--cores", cores)
         NUM("--prompt-len", prompt_len)
         NUM("--top", top)
@@ -360,14 +384,26 @@ int cmd_run(trn_cli *cli, int argc, char **argv) {
     }
     int p = trn_run_precision_find(prec);
     if (p < 0) {
-        if (!strcmp(prec, "mxfp4"))
-            cli_error("run", "--precision mxfp4: the lowering has no MXFP4 matmul mode yet "
-                             "(GPT-OSS's MXFP4 expert weights are dequantized exactly and run "
-                             "in bf16, fp8 or mxfp8)");
-        else
-            cli_error("run", "--precision '%s' (expected bf16, fp8, mxfp8 or mxfp4)", prec);
+        cli_error("run", "--precision '%s' (expected bf16, fp8, mxfp8, mxfp4 or mxfp8q)", prec);
         return CLI_EXIT_USAGE;
     }
+    trn_sampling smp = {0, 0, 1, 0};
+    if (temp_s && !parse_real(temp_s, 0, 100, 0, &smp.temperature)) {
+        cli_error("run", "--temperature '%s' (expected a number from 0 to 100; 0 is greedy)",
+                  temp_s);
+        return CLI_EXIT_USAGE;
+    }
+    if (topp_s && !parse_real(topp_s, 0, 1, 1, &smp.top_p)) {
+        cli_error("run", "--top-p '%s' (expected a number with 0 < P <= 1)", topp_s);
+        return CLI_EXIT_USAGE;
+    }
+    if (top_k > (uint64_t)INT32_MAX) {
+        cli_error("run", "--top-k %llu is too large (0 keeps every token)",
+                  (unsigned long long)top_k);
+        return CLI_EXIT_USAGE;
+    }
+    smp.top_k = (int64_t)top_k, smp.seed = seed;
+    int sampled = smp.temperature > 0; /* else greedy: --top-k, --top-p, --seed unused */
 
     trn_err err = {0};
     trn_runtime *rt = NULL;
@@ -385,7 +421,7 @@ int cmd_run(trn_cli *cli, int argc, char **argv) {
     }
     if (cores == UINT64_MAX) /* the whole chip for timing; one core keeps functional runs fast */
         cores = timing_only ? (uint64_t)trn_run_runtime_cores(rt) : 1;
-    s = trn_run_model_open(model, timing_only, seed, &rm, &err);
+    s = trn_run_model_open(model, timing_only, wseed, &rm, &err);
     if (s != TRN_OK) {
         cli_error("run", "%s", err.msg);
         rc = s == TRN_E_NOMEM                                ? CLI_EXIT_FAIL
@@ -430,8 +466,8 @@ int cmd_run(trn_cli *cli, int argc, char **argv) {
         goto done;
     }
     progress pg = {isatty(2) && !json, 0};
-    s = trn_run_generate(run, ids, n, (int64_t)max_new, NULL, logits != NULL, on_progress, &pg,
-                         &res, &err);
+    s = trn_run_generate(run, ids, n, (int64_t)max_new, sampled ? &smp : NULL, logits != NULL,
+                         on_progress, &pg, &res, &err);
     if (pg.on) fprintf(stderr, "\r%60s\r", "");
     if (s != TRN_OK) {
         cli_error("run", "%s", err.msg);
@@ -470,12 +506,18 @@ int cmd_run(trn_cli *cli, int argc, char **argv) {
         json_str(stdout, cfg->name);
         printf(", \"chip\": \"%s\", \"core\": \"%s\", \"precision\": \"%s\", \"cores\": %d,\n",
                chip, core, trn_run_precision_name(p), (int)(cores ? cores : 1));
-        printf("  \"timing_only\": %s, \"weights\": \"%s\", \"seed\": %llu,\n",
+        printf("  \"timing_only\": %s, \"weights\": \"%s\", \"weight_seed\": %llu,\n",
                timing_only ? "true" : "false",
                timing_only                ? "none"
                : trn_run_model_random(rm) ? "random"
                                           : "checkpoint",
-               (unsigned long long)seed);
+               (unsigned long long)wseed);
+        if (sampled)
+            printf("  \"sampling\": {\"temperature\": %.6g, \"top_k\": %lld, \"top_p\": %.6g, "
+                   "\"seed\": %llu},\n",
+                   smp.temperature, (long long)smp.top_k, smp.top_p, (unsigned long long)seed);
+        else
+            printf("  \"sampling\": \"greedy\",\n");
         printf("  \"prompt_tokens\": %lld, \"new_tokens\": %lld, \"generated\": ",
                (long long)res.prompt_len, (long long)res.steps);
         if (res.tokens) {
@@ -502,7 +544,10 @@ int cmd_run(trn_cli *cli, int argc, char **argv) {
                core, (int)cores, cores > 1 ? "s" : "", trn_run_precision_name(p), wsrc);
         if (!timing_only && trn_run_model_random(rm))
             printf(" (seed %llu; no checkpoint given, so the text is meaningless)",
-                   (unsigned long long)seed);
+                   (unsigned long long)wseed);
+        if (sampled)
+            printf("\nsampling: temperature %g, top-k %lld, top-p %g, seed %llu", smp.temperature,
+                   (long long)smp.top_k, smp.top_p, (unsigned long long)seed);
         printf("\nprompt: %lld tokens; ", (long long)n);
         if (res.tokens) {
             printf("generated %lld:", (long long)res.steps);
