@@ -393,13 +393,15 @@ static int plan_tour(trn_cli *cli) {
     static const char *const sys[2] = {"trn2.48xlarge", "p5.48xlarge"};
     printf("\nPlanner: serving Llama-3-70B (2048 prompt tokens, 256 generated) on one "
            "trn2.48xlarge\n(16 Trainium2) and on one p5.48xlarge (8 H100), the best plan of each "
-           "(trnsim plan serve)\n\n");
+           "under an interactive\nSLO (TTFT <= 2 s, TPOT <= 50 ms), both on the calibrated "
+           "roofline so they compare\non one basis (trnsim plan serve)\n\n");
     int rc = 0;
     for (int k = 0; k < 2; k++) {
-        char *args[] = {"plan",         "serve", "--model", "llama-3-70b", "--system",
-                        (char *)sys[k], "--top", "1",       NULL};
+        char *args[] = {"plan",          "serve", "--model", "llama-3-70b", "--system",
+                        (char *)sys[k],  "--top", "1",       "--op-cost",   "roofline",
+                        "--tpot-slo-ms", "100",   NULL};
         fflush(stdout);
-        rc |= cmd_plan(cli, 8, args);
+        rc |= cmd_plan(cli, 14, args);
         fflush(stdout);
         printf("\n");
     }
