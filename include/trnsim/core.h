@@ -14,8 +14,8 @@
  * Deliberately left out: time. Results never depend on the timing model, which lives in
  * the scheduler/timing files of this layer and runs on the same program; a functional run
  * therefore reports no cycle for a fault (cycle = -1). Also left out: races and deadlocks of
- * `.sync manual` kernels (they need the timeline), and the instructions listed in
- * docs/semantics.md as not yet executed (TRN_E_UNSUPPORTED, with a fault record). */
+ * `.sync manual` kernels (they need the timeline), and the cross-core instructions
+ * core_barrier and sendrecv, which the chip layer carries out (on a lone core they fault). */
 #ifndef TRNSIM_CORE_H
 #define TRNSIM_CORE_H
 

@@ -8,8 +8,7 @@
  * from each operand's dtype, the result rounded once to dst's dtype; bitvec operators work on
  * 32-bit integer patterns.
  *
- * Deliberately left out: the performance modes (timing only) and the instructions listed
- * in docs/semantics.md as not yet executed. */
+ * Deliberately left out: the performance modes (timing only). */
 #include <float.h>
 #include <math.h>
 #include <string.h>
