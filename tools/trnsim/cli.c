@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,4 +71,28 @@ int cli_parse_param(const char *s, trn_param *p) {
     if (!eq[1] || *end) return 0;
     p->value = v;
     return 1;
+}
+
+int cli_store_value(const char *cmd, const char *flag, int kind, const char *v, void *dst) {
+    if (kind == CLI_VAL_STR) {
+        *(const char **)dst = v;
+    } else if (kind == CLI_VAL_POS) {
+        uint64_t x;
+        if (!cli_parse_u64(cmd, flag, v, &x)) return CLI_EXIT_USAGE;
+        if (x < 1 || x > (UINT64_C(1) << 40)) {
+            cli_error(cmd, "%s: expected a positive integer up to 2^40, got '%s'", flag, v);
+            return CLI_EXIT_USAGE;
+        }
+        *(uint64_t *)dst = x;
+    } else {
+        char *end = NULL;
+        errno = 0;
+        double x = strtod(v, &end);
+        if (!*v || *end || errno || !isfinite(x) || x <= 0) {
+            cli_error(cmd, "%s: expected a positive number, got '%s'", flag, v);
+            return CLI_EXIT_USAGE;
+        }
+        *(double *)dst = x;
+    }
+    return 0;
 }

@@ -42,6 +42,13 @@ int cli_is_help(const char *arg);
  * when it is not one. */
 int cli_parse_u64(const char *cmd, const char *what, const char *text, uint64_t *v);
 
+/* Value kinds of table-driven options (plan, compare). */
+enum { CLI_VAL_STR, CLI_VAL_POS, CLI_VAL_NUM };
+/* Stores the value `v` of option `flag` at `dst` by `kind`: the string itself (borrowed,
+ * const char *), a positive integer up to 2^40 (uint64_t) or a positive finite number
+ * (double). Returns 0, or CLI_EXIT_USAGE after a message naming the flag and the value. */
+int cli_store_value(const char *cmd, const char *flag, int kind, const char *v, void *dst);
+
 /* Parses "K=V" (V an integer, decimal or 0x) into a kernel parameter override; 0 if malformed. */
 int cli_parse_param(const char *s, trn_param *p);
 

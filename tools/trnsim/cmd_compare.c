@@ -79,7 +79,6 @@ typedef struct copts {
     int json, claims;
 } copts;
 
-enum { K_STR, K_POS, K_NUM };
 enum { F_ANY = 0, F_TRAIN = 1, F_SERVE = 2 };
 typedef struct copt {
     const char *name;
@@ -89,23 +88,23 @@ typedef struct copt {
 #define OPT(n, k, w, f) \
     { n, k, w, offsetof(copts, f) }
 static const copt copt_table[] = {
-    OPT("--model", K_STR, F_ANY, model),
-    OPT("--workload", K_STR, F_ANY, workload),
-    OPT("--systems", K_STR, F_ANY, systems),
-    OPT("--svg", K_STR, F_ANY, svg),
-    OPT("--chips", K_POS, F_ANY, chips),
-    OPT("--precision", K_STR, F_ANY, precision),
-    OPT("--op-cost", K_STR, F_ANY, op_cost),
-    OPT("--seq-len", K_POS, F_TRAIN, seq_len),
-    OPT("--global-batch", K_POS, F_TRAIN, global_batch),
-    OPT("--zero", K_STR, F_TRAIN, zero),
-    OPT("--recompute", K_STR, F_TRAIN, recompute),
-    OPT("--input-len", K_POS, F_SERVE, input_len),
-    OPT("--output-len", K_POS, F_SERVE, output_len),
-    OPT("--batch", K_POS, F_SERVE, batch),
-    OPT("--kv-dtype", K_STR, F_SERVE, kv),
-    OPT("--ttft-slo-ms", K_NUM, F_SERVE, ttft_slo_ms),
-    OPT("--tpot-slo-ms", K_NUM, F_SERVE, tpot_slo_ms),
+    OPT("--model", CLI_VAL_STR, F_ANY, model),
+    OPT("--workload", CLI_VAL_STR, F_ANY, workload),
+    OPT("--systems", CLI_VAL_STR, F_ANY, systems),
+    OPT("--svg", CLI_VAL_STR, F_ANY, svg),
+    OPT("--chips", CLI_VAL_POS, F_ANY, chips),
+    OPT("--precision", CLI_VAL_STR, F_ANY, precision),
+    OPT("--op-cost", CLI_VAL_STR, F_ANY, op_cost),
+    OPT("--seq-len", CLI_VAL_POS, F_TRAIN, seq_len),
+    OPT("--global-batch", CLI_VAL_POS, F_TRAIN, global_batch),
+    OPT("--zero", CLI_VAL_STR, F_TRAIN, zero),
+    OPT("--recompute", CLI_VAL_STR, F_TRAIN, recompute),
+    OPT("--input-len", CLI_VAL_POS, F_SERVE, input_len),
+    OPT("--output-len", CLI_VAL_POS, F_SERVE, output_len),
+    OPT("--batch", CLI_VAL_POS, F_SERVE, batch),
+    OPT("--kv-dtype", CLI_VAL_STR, F_SERVE, kv),
+    OPT("--ttft-slo-ms", CLI_VAL_NUM, F_SERVE, ttft_slo_ms),
+    OPT("--tpot-slo-ms", CLI_VAL_NUM, F_SERVE, tpot_slo_ms),
 };
 #define NCOPT (sizeof copt_table / sizeof copt_table[0])
 
@@ -138,28 +137,8 @@ static int parse(int argc, char **argv, copts *o, const copt **given, int *ngive
             return CLI_EXIT_USAGE;
         }
         if (*ngiven < 32) given[(*ngiven)++] = hit;
-        void *p = (char *)o + hit->off;
-        if (hit->kind == K_STR) {
-            *(const char **)p = v;
-        } else if (hit->kind == K_POS) {
-            uint64_t x;
-            if (!cli_parse_u64("compare", hit->name, v, &x)) return CLI_EXIT_USAGE;
-            if (x < 1 || x > (UINT64_C(1) << 40)) {
-                cli_error("compare", "%s: expected a positive integer up to 2^40, got '%s'",
-                          hit->name, v);
-                return CLI_EXIT_USAGE;
-            }
-            *(uint64_t *)p = x;
-        } else {
-            char *end = NULL;
-            errno = 0;
-            double x = strtod(v, &end);
-            if (!*v || *end || errno || !isfinite(x) || x <= 0) {
-                cli_error("compare", "%s: expected a positive number, got '%s'", hit->name, v);
-                return CLI_EXIT_USAGE;
-            }
-            *(double *)p = x;
-        }
+        int r = cli_store_value("compare", hit->name, hit->kind, v, (char *)o + hit->off);
+        if (r) return r;
     }
     return 0;
 }

@@ -262,7 +262,6 @@ static int plan_model(int argc, char **argv) {
 /* ---- workloads ----------------------------------------------------------------------------- */
 
 enum { W_TRAIN = 1, W_SERVE = 2, W_RL = 4, W_ALL = 7 };
-enum { O_STR, O_POS, O_NUM, O_FLAG };
 
 typedef struct wopts {
     const char *model, *system, *precision, *kv, *zero, *recompute, *objective, *svg, *op_cost;
@@ -281,34 +280,34 @@ typedef struct wopt {
 #define OPT(n, k, w, f) \
     { n, k, w, offsetof(wopts, f) }
 static const wopt wopt_table[] = {
-    OPT("--model", O_STR, W_ALL, model),
-    OPT("--system", O_STR, W_ALL, system),
-    OPT("--chips", O_POS, W_ALL, chips),
-    OPT("--objective", O_STR, W_ALL, objective),
-    OPT("--top", O_POS, W_ALL, top),
-    OPT("--tp", O_POS, W_ALL, tp),
-    OPT("--pp", O_POS, W_ALL, pp),
-    OPT("--dp", O_POS, W_ALL, dp),
-    OPT("--ep", O_POS, W_ALL, ep),
-    OPT("--cp", O_POS, W_TRAIN | W_RL, cp),
-    OPT("--microbatches", O_POS, W_TRAIN | W_RL, microbatches),
-    OPT("--precision", O_STR, W_ALL, precision),
-    OPT("--seq-len", O_POS, W_TRAIN, seq_len),
-    OPT("--global-batch", O_POS, W_TRAIN, global_batch),
-    OPT("--zero", O_STR, W_TRAIN | W_RL, zero),
-    OPT("--recompute", O_STR, W_TRAIN | W_RL, recompute),
-    OPT("--tokens", O_NUM, W_TRAIN, tokens),
-    OPT("--input-len", O_POS, W_SERVE | W_RL, input_len),
-    OPT("--output-len", O_POS, W_SERVE | W_RL, output_len),
-    OPT("--batch", O_POS, W_SERVE | W_RL, batch),
-    OPT("--kv-dtype", O_STR, W_SERVE | W_RL, kv),
-    OPT("--ttft-slo-ms", O_NUM, W_SERVE, ttft_slo_ms),
-    OPT("--tpot-slo-ms", O_NUM, W_SERVE, tpot_slo_ms),
-    OPT("--request-rate", O_NUM, W_SERVE, request_rate),
-    OPT("--requests", O_POS, W_SERVE, requests),
-    OPT("--seed", O_POS, W_SERVE, seed),
-    OPT("--svg", O_STR, W_TRAIN | W_SERVE, svg),
-    OPT("--op-cost", O_STR, W_ALL, op_cost),
+    OPT("--model", CLI_VAL_STR, W_ALL, model),
+    OPT("--system", CLI_VAL_STR, W_ALL, system),
+    OPT("--chips", CLI_VAL_POS, W_ALL, chips),
+    OPT("--objective", CLI_VAL_STR, W_ALL, objective),
+    OPT("--top", CLI_VAL_POS, W_ALL, top),
+    OPT("--tp", CLI_VAL_POS, W_ALL, tp),
+    OPT("--pp", CLI_VAL_POS, W_ALL, pp),
+    OPT("--dp", CLI_VAL_POS, W_ALL, dp),
+    OPT("--ep", CLI_VAL_POS, W_ALL, ep),
+    OPT("--cp", CLI_VAL_POS, W_TRAIN | W_RL, cp),
+    OPT("--microbatches", CLI_VAL_POS, W_TRAIN | W_RL, microbatches),
+    OPT("--precision", CLI_VAL_STR, W_ALL, precision),
+    OPT("--seq-len", CLI_VAL_POS, W_TRAIN, seq_len),
+    OPT("--global-batch", CLI_VAL_POS, W_TRAIN, global_batch),
+    OPT("--zero", CLI_VAL_STR, W_TRAIN | W_RL, zero),
+    OPT("--recompute", CLI_VAL_STR, W_TRAIN | W_RL, recompute),
+    OPT("--tokens", CLI_VAL_NUM, W_TRAIN, tokens),
+    OPT("--input-len", CLI_VAL_POS, W_SERVE | W_RL, input_len),
+    OPT("--output-len", CLI_VAL_POS, W_SERVE | W_RL, output_len),
+    OPT("--batch", CLI_VAL_POS, W_SERVE | W_RL, batch),
+    OPT("--kv-dtype", CLI_VAL_STR, W_SERVE | W_RL, kv),
+    OPT("--ttft-slo-ms", CLI_VAL_NUM, W_SERVE, ttft_slo_ms),
+    OPT("--tpot-slo-ms", CLI_VAL_NUM, W_SERVE, tpot_slo_ms),
+    OPT("--request-rate", CLI_VAL_NUM, W_SERVE, request_rate),
+    OPT("--requests", CLI_VAL_POS, W_SERVE, requests),
+    OPT("--seed", CLI_VAL_POS, W_SERVE, seed),
+    OPT("--svg", CLI_VAL_STR, W_TRAIN | W_SERVE, svg),
+    OPT("--op-cost", CLI_VAL_STR, W_ALL, op_cost),
 };
 #define NWOPT (sizeof wopt_table / sizeof wopt_table[0])
 
@@ -345,28 +344,8 @@ static int parse_wopts(int w, int argc, char **argv, wopts *o) {
             cli_error("plan", "%s: %s does not apply to `plan %s`", wname(w), hit->name, wname(w));
             return CLI_EXIT_USAGE;
         }
-        void *p = (char *)o + hit->off;
-        if (hit->kind == O_STR) {
-            *(const char **)p = v;
-        } else if (hit->kind == O_POS) {
-            uint64_t x;
-            if (!cli_parse_u64("plan", hit->name, v, &x)) return CLI_EXIT_USAGE;
-            if (x < 1 || x > (UINT64_C(1) << 40)) {
-                cli_error("plan", "%s: expected a positive integer up to 2^40, got '%s'", hit->name,
-                          v);
-                return CLI_EXIT_USAGE;
-            }
-            *(uint64_t *)p = x;
-        } else {
-            char *end = NULL;
-            errno = 0;
-            double x = strtod(v, &end);
-            if (!*v || *end || errno || !isfinite(x) || x <= 0) {
-                cli_error("plan", "%s: expected a positive number, got '%s'", hit->name, v);
-                return CLI_EXIT_USAGE;
-            }
-            *(double *)p = x;
-        }
+        int r = cli_store_value("plan", hit->name, hit->kind, v, (char *)o + hit->off);
+        if (r) return r;
     }
     if (!o->model || !o->system) {
         cli_error("plan", "%s: expected --model M and --system S (try `trnsim plan %s --help`)",
