@@ -133,26 +133,23 @@ static trn_status footprint_of(builder *b, const trn_ap *ap, int write, footprin
     return TRN_OK;
 }
 
-/* 1 when the byte intervals of a and b intersect (both sorted and merged). */
+/* 1 when some interval of a and some interval of b share a byte: every pair is tried (the
+ * scheduler's merge walk is not reused, so a bug there cannot hide here). */
 static int ivals_overlap(const ival *a, uint32_t na, const ival *b, uint32_t nb) {
-    uint32_t i = 0, j = 0;
-    while (i < na && j < nb) {
-        if (a[i].hi <= b[j].lo)
-            i++;
-        else if (b[j].hi <= a[i].lo)
-            j++;
-        else
-            return 1;
-    }
+    for (uint32_t i = 0; i < na; i++)
+        for (uint32_t j = 0; j < nb; j++)
+            if (a[i].lo < b[j].hi && b[j].lo < a[i].hi) return 1;
     return 0;
 }
 
-/* 1 when every byte of b is in a. */
+/* 1 when every byte of b is in a: a is merged (no two intervals touch), so each interval of b
+ * must lie inside a single interval of a; every pair is tried. */
 static int ivals_cover(const ival *a, uint32_t na, const ival *b, uint32_t nb) {
-    uint32_t i = 0;
     for (uint32_t j = 0; j < nb; j++) {
-        while (i < na && a[i].hi <= b[j].lo) i++;
-        if (i == na || a[i].lo > b[j].lo || a[i].hi < b[j].hi) return 0;
+        int inside = 0;
+        for (uint32_t i = 0; i < na && !inside; i++)
+            inside = a[i].lo <= b[j].lo && b[j].hi <= a[i].hi;
+        if (!inside) return 0;
     }
     return 1;
 }

@@ -890,6 +890,25 @@ static void claim_50pct(claim_ctx *c, const cJSON *cl, verdict *v) {
          "(neuron-trn1-llama2-7b-pretrain), the H100 one is assumed (0.75)");
 }
 
+/* One half of the P5e claim: the price-performance ratio of trn2 over p5e for one workload
+ * (`what`, JSON keys `key`_ratio and `key`_breakeven_trn2_usd_per_chip_hour), the trn2 price at
+ * which it reaches `lo`, and the half verdict ("`label` holds (r)") written into part[200]. */
+static void p5e_part(verdict *v, const char *what, const char *key, const char *label,
+                     const cmp_row *a, const cmp_row *b, double lo, char *part) {
+    double ratio = (a->tokens_per_s / a->usd_per_hour) / (b->tokens_per_s / b->usd_per_hour);
+    double be = a->price * ratio / lo;
+    addf(v->figures, sizeof v->figures,
+         "  %s price-performance trn2 / p5e = %.2f; it reaches %.2f at a trn2 price of "
+         "$%.2f/chip-h or less\n",
+         what, ratio, lo, be);
+    char k[64];
+    snprintf(k, sizeof k, "%s_ratio", key);
+    cJSON_AddNumberToObject(v->json, k, ratio);
+    snprintf(k, sizeof k, "%s_breakeven_trn2_usd_per_chip_hour", key);
+    cJSON_AddNumberToObject(v->json, k, be);
+    snprintf(part, 200, "%s %s (%.2f)", label, ratio >= lo ? "holds" : "fails", ratio);
+}
+
 static void claim_p5e(claim_ctx *c, const cJSON *cl, verdict *v) {
     const cJSON *t = cJSON_GetObjectItemCaseSensitive(cl, "test");
     const cJSON *wks = cJSON_GetObjectItemCaseSensitive(t, "workload");
@@ -916,30 +935,8 @@ static void claim_p5e(claim_ctx *c, const cJSON *cl, verdict *v) {
         claim_serve(c, "p5e.48xlarge", (int64_t)jnum(wsv, "chips"), &w, TRN_PLAN_COST, &sb, &sr, v);
     double lo = 1.30;
     char part[2][200] = {"", ""};
-    if (ok) {
-        double ratio = (a.tokens_per_s / a.usd_per_hour) / (b.tokens_per_s / b.usd_per_hour);
-        double be = a.price * ratio / lo;
-        addf(v->figures, sizeof v->figures,
-             "  training price-performance trn2 / p5e = %.2f; it reaches %.2f at a trn2 price of "
-             "$%.2f/chip-h or less\n",
-             ratio, lo, be);
-        cJSON_AddNumberToObject(v->json, "train_ratio", ratio);
-        cJSON_AddNumberToObject(v->json, "train_breakeven_trn2_usd_per_chip_hour", be);
-        snprintf(part[0], sizeof part[0], "training %s (%.2f)", ratio >= lo ? "holds" : "fails",
-                 ratio);
-    }
-    if (oks) {
-        double ratio = (sa.tokens_per_s / sa.usd_per_hour) / (sb.tokens_per_s / sb.usd_per_hour);
-        double be = sa.price * ratio / lo;
-        addf(v->figures, sizeof v->figures,
-             "  serving (batch 1) price-performance trn2 / p5e = %.2f; %.2f at a trn2 price of "
-             "$%.2f/chip-h or less\n",
-             ratio, lo, be);
-        cJSON_AddNumberToObject(v->json, "serve_ratio", ratio);
-        cJSON_AddNumberToObject(v->json, "serve_breakeven_trn2_usd_per_chip_hour", be);
-        snprintf(part[1], sizeof part[1], "serving %s (%.2f)", ratio >= lo ? "holds" : "fails",
-                 ratio);
-    }
+    if (ok) p5e_part(v, "training", "train", "training", &a, &b, lo, part[0]);
+    if (oks) p5e_part(v, "serving (batch 1)", "serve", "serving", &sa, &sb, lo, part[1]);
     snprintf(v->verdict, sizeof v->verdict,
              "at the catalog prices: %s%s%s (claim: 1.30-1.40); the trn2 price is assumed, so the "
              "break-even prices above are the testable statement",
