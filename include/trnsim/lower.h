@@ -55,6 +55,10 @@ typedef enum trn_lower_kind {
     TRN_LOWER_SWIGLU,
     TRN_LOWER_ROPE,
     TRN_LOWER_ATTENTION,
+    TRN_LOWER_EMBED,   /* row gather by token ids (lower_gather.c) */
+    TRN_LOWER_ROUTER,  /* MoE gating and top-k (lower_moe.c) */
+    TRN_LOWER_GLU_OAI, /* GPT-OSS clamped GLU (lower_moe.c) */
+    TRN_LOWER_ACT,     /* y = act(x), an activation not fused into a LINEAR (lower_moe.c) */
     TRN_LOWER_KIND_COUNT
 } trn_lower_kind;
 
@@ -87,10 +91,24 @@ typedef struct trn_lower_op {
     double eps;          /* RMSNORM, LAYERNORM */
     int64_t heads, kv_heads, head_dim; /* ROPE (heads, head_dim), ATTENTION */
     int64_t q_len, kv_len;             /* ATTENTION */
+    int64_t window; /* ATTENTION: keys each query sees, itself included (sliding window); 0 all */
+    int sinks;      /* ATTENTION: 1 adds input "sinks" [1, heads] f32, one logit per head that
+                       joins every row's softmax denominator (GPT-OSS) */
+    double scale;   /* ATTENTION: score scale; 0 = 1 / sqrt(head_dim) */
+    int64_t topk;   /* ROUTER: experts per token */
+    int gating;     /* ROUTER: trn_lower_gating */
+    double alpha, limit;       /* GLU_OAI: sigmoid slope, clamp */
     uint64_t sbuf_limit_bytes; /* LINEAR: SBUF bytes per partition the kernel may use; 0 = all
                                   of the target's (a lower limit leaves room, and tests the
                                   streaming plans) */
 } trn_lower_op;
+
+/* ROUTER's gating (the same rules as the graph's trn_gating). */
+typedef enum trn_lower_gating {
+    TRN_LOWER_GATE_SOFTMAX_TOPK, /* softmax over all n logits, top-k, renormalized (Mixtral) */
+    TRN_LOWER_GATE_TOPK_SOFTMAX, /* top-k of the logits, softmax over those k (GPT-OSS) */
+    TRN_LOWER_GATE_SIGMOID_TOPK, /* sigmoid scores, top-k, renormalized */
+} trn_lower_gating;
 
 /* Names for messages and cache keys: "linear", "rmsnorm" ...; "bf16", "fp8", "mxfp8",
  * "mxfp4", "mxfp8q". */

@@ -9,7 +9,8 @@
 #include "lower_impl.h"
 
 static const char *const kind_names[TRN_LOWER_KIND_COUNT] = {
-    "linear", "rmsnorm", "layernorm", "softmax", "add", "mul", "swiglu", "rope", "attention"};
+    "linear", "rmsnorm",   "layernorm", "softmax", "add",     "mul", "swiglu",
+    "rope",   "attention", "embed",     "router",  "glu_oai", "act"};
 static const char *const prec_names[TRN_PREC_COUNT] = {"bf16", "fp8", "mxfp8", "mxfp4", "mxfp8q"};
 
 const char *trn_lower_kind_name(trn_lower_kind k) {
@@ -248,6 +249,10 @@ trn_status trn_lower_emit(const trn_lower_op *op, const trn_isa_target *t, char 
     case TRN_LOWER_SWIGLU: s = lw_eltwise(&e, err); break;
     case TRN_LOWER_ROPE: s = lw_rope(&e, err); break;
     case TRN_LOWER_ATTENTION: s = lw_attention(&e, err); break;
+    case TRN_LOWER_EMBED: s = lw_embed(&e, err); break;
+    case TRN_LOWER_ROUTER: s = lw_router(&e, err); break;
+    case TRN_LOWER_GLU_OAI: s = lw_glu_oai(&e, err); break;
+    case TRN_LOWER_ACT: s = lw_act(&e, err); break;
     default: s = trn_err_set(err, TRN_E_INVALID, "lower: unknown op"); break;
     }
     if (s == TRN_OK && e.oom) s = trn_err_set(err, TRN_E_NOMEM, "lower: out of memory");
@@ -287,12 +292,15 @@ trn_status trn_lower_compile(const trn_lower_op *op, const trn_isa_target *t, tr
 void trn_lower_key(const trn_lower_op *op, char *buf, size_t n) {
     snprintf(buf, n,
              "%s m=%lld k=%lld n=%lld x=%s y=%s prec=%s bias=%d act=%s eps=%g h=%lld kvh=%lld "
-             "d=%lld q=%lld kv=%lld sbuf=%llu",
+             "d=%lld q=%lld kv=%lld win=%lld sinks=%d scale=%.17g topk=%lld gate=%d alpha=%.17g "
+             "limit=%.17g sbuf=%llu",
              trn_lower_kind_name(op->kind), (long long)op->m, (long long)op->k, (long long)op->n,
              trn_dtype_name(op->dtype), trn_dtype_name(op->out_dtype), trn_precision_name(op->prec),
              op->bias, trn_act_name(op->act), op->eps, (long long)op->heads,
              (long long)op->kv_heads, (long long)op->head_dim, (long long)op->q_len,
-             (long long)op->kv_len, (unsigned long long)op->sbuf_limit_bytes);
+             (long long)op->kv_len, (long long)op->window, op->sinks, op->scale,
+             (long long)op->topk, op->gating, op->alpha, op->limit,
+             (unsigned long long)op->sbuf_limit_bytes);
 }
 
 void trn_lower_pack_mx_panels(const double *w, int64_t k, int64_t n, double *out) {

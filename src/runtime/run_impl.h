@@ -20,6 +20,10 @@ typedef enum rk_kind {
     RK_SWIGLU,
     RK_ROPE,
     RK_ATTENTION,
+    RK_EMBED,
+    RK_ROUTER,
+    RK_GLU_OAI,
+    RK_ACT,
 } rk_kind;
 
 /* LINEAR's fused activation. */
@@ -33,7 +37,13 @@ typedef struct rk_op {
     rk_act act;
     double eps;
     int64_t heads, kv_heads, head_dim, q_len, kv_len;
-    int prec; /* LINEAR: its trn_precision */
+    int64_t window;      /* ATTENTION: sliding window (0: all keys) */
+    int sinks;           /* ATTENTION: 1 with a "sinks" input */
+    double scale;        /* ATTENTION: 0 = 1 / sqrt(head_dim) */
+    int64_t topk;        /* ROUTER */
+    int gating;          /* ROUTER: trn_lower_gating */
+    double alpha, limit; /* GLU_OAI */
+    int prec;            /* LINEAR: its trn_precision */
 } rk_op;
 
 typedef struct rk_prof {

@@ -15,8 +15,10 @@ static int64_t cdiv(int64_t a, int64_t b) {
 
 static trn_lower_op lower_of(const rk_op *k) {
     static const trn_lower_kind kinds[] = {
-        TRN_LOWER_LINEAR, TRN_LOWER_RMSNORM, TRN_LOWER_LAYERNORM, TRN_LOWER_SOFTMAX,  TRN_LOWER_ADD,
-        TRN_LOWER_MUL,    TRN_LOWER_SWIGLU,  TRN_LOWER_ROPE,      TRN_LOWER_ATTENTION};
+        TRN_LOWER_LINEAR,    TRN_LOWER_RMSNORM, TRN_LOWER_LAYERNORM, TRN_LOWER_SOFTMAX,
+        TRN_LOWER_ADD,       TRN_LOWER_MUL,     TRN_LOWER_SWIGLU,    TRN_LOWER_ROPE,
+        TRN_LOWER_ATTENTION, TRN_LOWER_EMBED,   TRN_LOWER_ROUTER,    TRN_LOWER_GLU_OAI,
+        TRN_LOWER_ACT};
     static const trn_act_func acts[] = {TRN_ACT_COPY, TRN_ACT_GELU, TRN_ACT_GELU_APPRX_TANH,
                                         TRN_ACT_SILU};
     trn_lower_op op = {0};
@@ -30,6 +32,8 @@ static trn_lower_op lower_of(const rk_op *k) {
     op.eps = k->eps;
     op.heads = k->heads, op.kv_heads = k->kv_heads, op.head_dim = k->head_dim;
     op.q_len = k->q_len, op.kv_len = k->kv_len;
+    op.window = k->window, op.sinks = k->sinks, op.scale = k->scale;
+    op.topk = k->topk, op.gating = k->gating, op.alpha = k->alpha, op.limit = k->limit;
     return op;
 }
 
