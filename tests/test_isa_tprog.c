@@ -102,7 +102,7 @@ static void test_rejections(void) {
     memcpy(c, d, n);
     put32(c + 8, TRN_TPROG_VERSION + 1);
     CHECK_EQ_INT(load(c, n, &e), TRN_E_PARSE);
-    CHECK_CONTAINS(e.msg, "x.tprog: .tprog version 2 is newer than this trnsim reads (1)");
+    CHECK_CONTAINS(e.msg, "x.tprog: .tprog version 3 is newer than this trnsim reads (2)");
     /* checksum */
     memcpy(c, d, n);
     c[n / 2] ^= 0x10;

@@ -12,6 +12,7 @@
 #include <math.h>
 
 #include "test_lower_util.h"
+#include "trnsim/timing.h"
 
 typedef struct lin_case {
     int ver;
@@ -44,7 +45,9 @@ static float chain(const float *xq, const float *wt, int64_t K, int64_t m, int64
     return acc;
 }
 
-static void run_case(const lin_case *lc) {
+/* x_spill: trn_lower_op.x_spill (nonzero: the plan's spill must follow it); y_out (may be
+ * NULL) receives y, M x N. */
+static void run_case_ex(const lin_case *lc, int x_spill, double *y_out) {
     int64_t M = lc->m, K = lc->k, N = lc->n;
     trn_lower_op op = {0};
     op.kind = TRN_LOWER_LINEAR;
@@ -52,9 +55,13 @@ static void run_case(const lin_case *lc) {
     op.dtype = lc->x, op.out_dtype = lc->y, op.prec = lc->prec, op.bias = lc->bias;
     op.act = lc->act;
     op.sbuf_limit_bytes = lc->sbuf_limit;
+    op.x_spill = x_spill;
     trn_lower_linear_plan plan;
-    CHECK_EQ_INT(trn_lower_linear_plan_get(&op, ct_target(lc->ver), &plan, NULL), TRN_OK);
+    trn_status pst = trn_lower_linear_plan_get(&op, ct_target(lc->ver), &plan, NULL);
+    CHECK_EQ_INT(pst, TRN_OK);
+    if (pst != TRN_OK) return;
     if (lc->x_resident >= 0) CHECK_EQ_INT(plan.x_resident, lc->x_resident);
+    if (x_spill) CHECK_EQ_INT(plan.spill, x_spill > 0);
     trn_dtype mdt = lc->prec == TRN_PREC_FP8 ? TRN_LOWER_FP8_DTYPE : TRN_DTYPE_BF16;
     int64_t np = (N + 511) / 512;
     double *x = malloc(sizeof(double) * (size_t)(M * K)),
@@ -138,9 +145,92 @@ static void run_case(const lin_case *lc) {
         CHECK_MSG(e <= 4 * ulp, "v%d %s: max relative error %.3g > %.3g", lc->ver,
                   trn_act_name(lc->act), e, 4 * ulp);
     }
+    if (y_out) memcpy(y_out, y, sizeof(double) * (size_t)(M * N));
     trn_core_destroy(c);
     trn_program_destroy(p);
     free(x), free(w), free(wp), free(b), free(y), free(xq), free(wq), free(wt), free(ref);
+}
+
+static void run_case(const lin_case *lc) {
+    run_case_ex(lc, 0, NULL);
+}
+
+/* Spill to HBM: an SBUF limit leaves x no room to stay resident, so it is either re-transposed
+ * for every weight panel or transposed once into HBM scratch and reloaded per panel. Both
+ * kernels (the same K chunks: the same instruction order of the matmuls) give y bit for bit
+ * equal to the reference and to each other, on the dma_transpose path (v3), TensorE
+ * transposes (v2) and FP8 casts (v3); the spilled kernel packs its transposes' tiles into the
+ * matmuls' space (offset= in the text, SBUF placed within the limit), and the simulated times
+ * of the two are printed (the cost comparison's choice is checked in test_spill_choice). */
+static void test_spill(void) {
+    static const lin_case base[] = {
+        {3, 140, 640, 1100, TRN_PREC_BF16, TRN_DTYPE_BF16, TRN_DTYPE_F32, 0, TRN_ACT_COPY, 7168, 0},
+        {2, 140, 640, 1030, TRN_PREC_BF16, TRN_DTYPE_BF16, TRN_DTYPE_F32, 0, TRN_ACT_RELU, 7168, 0},
+        {3, 130, 768, 1030, TRN_PREC_FP8, TRN_DTYPE_BF16, TRN_DTYPE_F32, 0, TRN_ACT_COPY, 6144, 0},
+    };
+    for (size_t i = 0; i < sizeof base / sizeof *base; i++) {
+        lin_case a = base[i];
+        size_t n = (size_t)(a.m * a.n);
+        double *ya = calloc(n, sizeof(double)), *yb = calloc(n, sizeof(double));
+        trn_lower_op op = {0};
+        op.kind = TRN_LOWER_LINEAR, op.m = a.m, op.k = a.k, op.n = a.n, op.dtype = a.x;
+        op.out_dtype = a.y, op.prec = a.prec, op.bias = a.bias, op.act = a.act;
+        op.sbuf_limit_bytes = a.sbuf_limit;
+        trn_lower_linear_plan pa, pb;
+        op.x_spill = 1;
+        CHECK_EQ_INT(trn_lower_linear_plan_get(&op, ct_target(a.ver), &pa, NULL), TRN_OK);
+        op.x_spill = -1;
+        CHECK_EQ_INT(trn_lower_linear_plan_get(&op, ct_target(a.ver), &pb, NULL), TRN_OK);
+        CHECK_EQ_INT(pa.kc, pb.kc); /* the same contraction order */
+        CHECK_EQ_INT(pa.spill, 1);
+        CHECK_EQ_INT(pb.spill, 0);
+        CHECK_EQ_INT(pb.x_resident, 0);
+        if (pa.kc != pb.kc || !pa.spill || pb.spill) { /* the cases below would not be these */
+            free(ya), free(yb);
+            continue;
+        }
+        CHECK(pa.sbuf_bytes <= a.sbuf_limit);
+        run_case_ex(&a, 1, ya);
+        run_case_ex(&a, -1, yb);
+        int64_t bad = 0;
+        for (size_t j = 0; j < n; j++)
+            bad += test_f32_bits((float)ya[j]) != test_f32_bits((float)yb[j]);
+        CHECK_EQ_INT(bad, 0);
+        /* the spilled kernel: HBM scratch, every tile placed, the transposes' staging sharing
+         * space with the matmuls' tiles */
+        op.x_spill = 1;
+        char *text = NULL;
+        CHECK_EQ_INT(trn_lower_emit(&op, ct_target(a.ver), &text, NULL), TRN_OK);
+        if (text) {
+            CHECK(strstr(text, ".hbm xh ") != NULL);
+            CHECK(strstr(text, "src=xh[") != NULL);
+            CHECK(strstr(text, "dma_transpose dst=xt") == NULL &&
+                  strstr(text, "nc_transpose") == strstr(text, "nc_transpose dst=tp"));
+            const char *xa = strstr(text, ".sbuf xa ");
+            CHECK(xa != NULL);
+        }
+        free(text);
+        double t[2];
+        for (int k = 0; k < 2; k++) {
+            op.x_spill = k ? -1 : 1;
+            trn_program *p = lt_compile(&op, a.ver);
+            CHECK(p->sbuf_bytes <= a.sbuf_limit);
+            char nm[8];
+            snprintf(nm, sizeof nm, "v%d", a.ver);
+            trn_timing *tm = NULL;
+            CHECK_EQ_INT(trn_timing_run(p, trn_hw_core_get(ct_hw_, nm), NULL, NULL, &tm, NULL),
+                         TRN_OK);
+            t[k] = tm ? trn_timing_report_get(tm)->total_ns : 0;
+            trn_timing_destroy(tm);
+            trn_program_destroy(p);
+        }
+        printf(
+            "spill v%d m=%lld k=%lld n=%lld %s: spilled %.2f us, re-transposed %.2f us (%.3fx)\n",
+            a.ver, (long long)a.m, (long long)a.k, (long long)a.n, trn_precision_name(a.prec),
+            t[0] / 1e3, t[1] / 1e3, t[1] / t[0]);
+        free(ya);
+        free(yb);
+    }
 }
 
 static void test_cases(void) {
@@ -369,6 +459,31 @@ static void test_plan(void) {
     }
 }
 
+/* The plan's choice between spill and re-transpose on the dma_transpose path (v3, bf16): with
+ * eb_x = eb_m, C_tr = C_ld / frac, so spill iff (np - 1) / frac > np + 1, i.e. from the first
+ * np above (1 + frac) / (1 - frac) panels (frac = the catalog's dma_transpose_hbm_frac, 0.9:
+ * 19, so 19 panels re-transpose and 20 spill). One panel never spills, even when asked. */
+static void test_spill_choice(void) {
+    const trn_isa_target *t = ct_target(3);
+    double f = t->dma_transpose_frac;
+    CHECK(f > 0 && f < 1);
+    int64_t npmin = 2;
+    while (!((double)(npmin - 1) / f > (double)(npmin + 1))) npmin++;
+    trn_lower_op op = {0};
+    op.kind = TRN_LOWER_LINEAR, op.m = 140, op.k = 640, op.dtype = TRN_DTYPE_BF16;
+    op.out_dtype = TRN_DTYPE_F32, op.sbuf_limit_bytes = 7168;
+    trn_lower_linear_plan pl;
+    for (int64_t np = npmin - 1; np <= npmin; np++) {
+        op.n = np * 512;
+        CHECK_EQ_INT(trn_lower_linear_plan_get(&op, t, &pl, NULL), TRN_OK);
+        CHECK_EQ_INT(pl.x_resident, 0);
+        CHECK_MSG(pl.spill == (np >= npmin), "%lld panels: spill %d", (long long)np, pl.spill);
+    }
+    op.n = 512, op.x_spill = 1;
+    CHECK_EQ_INT(trn_lower_linear_plan_get(&op, t, &pl, NULL), TRN_OK);
+    CHECK_EQ_INT(pl.spill, 0);
+}
+
 int main(void) {
     test_cases();
     test_mxfp8(130, 1024, 600);
@@ -381,6 +496,8 @@ int main(void) {
     test_mx_prequant(3, 2880, 601, TRN_PREC_MXFP4, TRN_SCALE_OCP);
     test_errors();
     test_plan();
+    test_spill();
+    test_spill_choice();
     ct_done();
     return test_summary();
 }

@@ -7,7 +7,14 @@
  *   - greedy generation gives the reference's tokens (bf16, the most exact path);
  *   - a KV-cache decode step equals, bit for bit, recomputing the whole sequence in one
  *     prefill on the chip;
- *   - MoE routing (every layer's chosen experts) equals the reference's;
+ *   - MoE routing: the router runs on the chip (a bf16 LINEAR with f32 logits, then the
+ *     ROUTER kernel), so its logits differ from the FP32 reference's by the bf16 roundings of
+ *     x and W. Checked: every layer's chosen experts equal, exactly, the reference routing
+ *     rule applied to the chip's own logits (captured from the runner's hook); against the
+ *     FP32 reference, a token may be routed differently only at a near-tie (its reference
+ *     k-th and (k+1)-th logits within twice the token's largest chip-vs-reference logit
+ *     difference), and at most 1 in 10 choices may differ (measured and printed: 0 for these
+ *     seeds);
  *   - the timing-only path gives the functional run's times, op for op;
  *   - precisions a chip lacks are refused naming the chip;
  *   - MXFP4 / MXFP8Q (weights pre-quantized to MX codes and E8M0 scales) on trn3 within their
@@ -21,7 +28,9 @@
  * weights; errors of independent roundings add, and the residual stream carries them to
  * the logits roughly undamped, so two layers plus the head give some 30 x 1.3e-6 = 4e-5 of
  * NMSE at the logits (the random weights neither amplify nor damp much: their matrices have
- * norm about 0.02 sqrt(H)). The tests allow 3e-4 (and report the measured figure). FP8 E4M3
+ * norm about 0.02 sqrt(H)). The embedding (a gather on the chip) rounds its table to bf16:
+ * exact for a bf16 checkpoint, and otherwise the rounding the first norm's input got anyway,
+ * so the count stands. The tests allow 3e-4 (and report the measured figure). FP8 E4M3
  * keeps 3 mantissa bits (relative error 2^-4, NMSE about 2^-8 / 3 = 1.3e-3 per rounded
  * operand of each matmul, and the std-0.02 weights fall partly into E4M3's subnormals), so
  * its logits are allowed 0.1.
@@ -98,22 +107,121 @@ static trn_run_model *checkpoint(const char *name, const char *cfg, uint64_t see
     return rm;
 }
 
-/* Captures the router ids of every layer from the runner's op hook. */
+/* Captures the router ids of every layer, and the chip's router logits they were chosen
+ * from ("l<i>.router.logits"), from the runner's op hook. */
 typedef struct capture {
     int32_t ids[8][64];
     int64_t n[8];
+    float lg[8][256];
+    int64_t nlg[8];
 } capture;
 
 static void on_op(void *ctx, const char *name, const void *data, int64_t elems) {
     capture *c = ctx;
     int l;
     char rest[32];
-    if (sscanf(name, "l%d.%31s", &l, rest) == 2 && !strcmp(rest, "router") && l >= 0 && l < 8 &&
-        elems <= 64) {
+    if (sscanf(name, "l%d.%31s", &l, rest) != 2 || l < 0 || l >= 8) return;
+    if (!strcmp(rest, "router") && elems <= 64) {
         memcpy(c->ids[l], data, (size_t)elems * 4);
         c->n[l] = elems;
     }
+    if (!strcmp(rest, "router.logits") && elems <= 256) {
+        memcpy(c->lg[l], data, (size_t)elems * 4);
+        c->nlg[l] = elems;
+    }
 }
+
+/* The reference routing of one token's logits lg[E] (FP32, as trn_ref and the ROUTER kernel
+ * compute it: softmax with the max subtracted and an in-order sum, sigmoid in double rounded
+ * once, or the logits), top k by descending score, equal scores lowest index first. */
+static void route_row(const float *lg, int64_t E, int64_t K, trn_gating gate, int32_t *ids) {
+    float sc[64], mx = lg[0], den = 0.0f;
+    for (int64_t e = 1; e < E; e++) mx = lg[e] > mx ? lg[e] : mx;
+    for (int64_t e = 0; e < E; e++) {
+        if (gate == TRN_GATE_SOFTMAX_TOPK)
+            den += sc[e] = (float)exp((double)(lg[e] - mx));
+        else if (gate == TRN_GATE_SIGMOID_TOPK)
+            sc[e] = (float)(1.0 / (1.0 + exp(-(double)lg[e])));
+        else
+            sc[e] = lg[e];
+    }
+    if (gate == TRN_GATE_SOFTMAX_TOPK)
+        for (int64_t e = 0; e < E; e++) sc[e] /= den;
+    for (int64_t j = 0; j < K; j++) {
+        int64_t best = -1;
+        for (int64_t e = 0; e < E; e++) {
+            int taken = 0;
+            for (int64_t i = 0; i < j; i++) taken |= ids[i] == e;
+            if (!taken && (best < 0 || sc[e] > sc[best])) best = e;
+        }
+        ids[j] = (int32_t)best;
+    }
+}
+
+/* Routing of one step: the chip's ids against route_row on the chip's own logits (must be
+ * identical: *kern_bad), and against the FP32 reference's ids (*route_bad, *route_n). A
+ * reference disagreement is allowed only at a near-tie: every gating ranks by the logits
+ * (softmax and sigmoid are increasing), so where the reference's k-th and (k+1)-th largest
+ * logits of a token differ by more than 2 D, D the largest |chip - reference| logit of the
+ * token (the bf16 roundings of x and W and the activations' drift), the chip must pick the
+ * same experts; *far_bad counts disagreements outside that margin. */
+static void check_routing(const trn_graph *g, const trn_ref *ref, const trn_weights *w,
+                          const capture *cap, long *kern_bad, long *route_bad, long *route_n,
+                          long *far_bad) {
+    for (int i = 0; i < g->nops; i++) {
+        const trn_gop *o = &g->ops[i];
+        if (o->kind != TRN_GOP_MOE_ROUTER || o->layer < 0 || o->layer >= 8) continue;
+        int l = o->layer;
+        const trn_gtensor *xi = NULL, *info = NULL;
+        const int32_t *rid = trn_ref_tensor(ref, g->tensors[o->out[0]].name, &info);
+        const float *x = trn_ref_tensor(ref, g->tensors[o->in[0]].name, &xi);
+        const trn_gtensor *wt = &g->tensors[o->in[1]];
+        const float *W = trn_weights_data(w, wt->name, NULL);
+        const float *b = o->nin > 2 && o->in[2] >= 0
+                             ? trn_weights_data(w, g->tensors[o->in[2]].name, NULL)
+                             : NULL;
+        CHECK(rid && x && W && wt->layout == TRN_LAYOUT_OUT_IN);
+        if (!rid || !x || !W || wt->layout != TRN_LAYOUT_OUT_IN) continue;
+        int64_t n = trn_gtensor_elems(info), K = o->k, T = n / K, E = wt->shape[0];
+        int64_t H = wt->shape[1];
+        CHECK_EQ_INT(cap->n[l], n);
+        CHECK_EQ_INT(cap->nlg[l], T * E);
+        if (cap->n[l] != n || cap->nlg[l] != T * E || E > 64 || K > 64) continue;
+        for (int64_t t = 0; t < T; t++) {
+            int32_t mine[64];
+            const float *lg = cap->lg[l] + t * E;
+            route_row(lg, E, K, o->gating, mine);
+            int diff = 0;
+            for (int64_t j = 0; j < K; j++) {
+                *kern_bad += mine[j] != cap->ids[l][t * K + j];
+                diff |= rid[t * K + j] != cap->ids[l][t * K + j];
+                *route_bad += rid[t * K + j] != cap->ids[l][t * K + j];
+            }
+            *route_n += K;
+            if (!diff) continue;
+            double rl[64], D = 0;
+            for (int64_t e = 0; e < E; e++) {
+                double a = b ? b[e] : 0;
+                for (int64_t h = 0; h < H; h++) a += (double)x[t * H + h] * W[e * H + h];
+                rl[e] = a;
+                D = fmax(D, fabs(a - lg[e]));
+            }
+            /* the reference's k-th and (k+1)-th largest logits */
+            double kth = INFINITY, next = -INFINITY;
+            for (int64_t j = 0; j < K; j++) kth = fmin(kth, rl[rid[t * K + j]]);
+            for (int64_t e = 0; e < E; e++) {
+                int chosen = 0;
+                for (int64_t j = 0; j < K; j++) chosen |= rid[t * K + j] == e;
+                if (!chosen) next = fmax(next, rl[e]);
+            }
+            if (kth - next > 2 * D + 1e-6) (*far_bad)++;
+        }
+    }
+}
+
+/* Routing counts of compare() beyond route_bad / route_n: the chip's ids that differ from
+ * route_row on the chip's logits, and reference disagreements outside the tie margin. */
+static long kern_bad_, far_bad_;
 
 /* Teacher-forced: prefill of `np` ids, then decode steps on the reference's greedy tokens;
  * returns the worst NMSE of the logits over the steps and counts routing mismatches. */
@@ -148,17 +256,7 @@ static double compare(const char *name, trn_run_model *rm, int prec, const char 
                   "%s: %s", name, err.msg);
         double e = test_nmse_(a, b, (size_t)V);
         worst = e > worst ? e : worst;
-        for (int l = 0; l < 8 && l < c->layers; l++) {
-            char tn[64];
-            snprintf(tn, sizeof tn, "l%d.router", l);
-            const trn_gtensor *info = NULL;
-            const int32_t *rid = trn_ref_tensor(ref, tn, &info);
-            if (!rid) continue;
-            int64_t n = trn_gtensor_elems(info);
-            CHECK_EQ_INT(cap.n[l], n);
-            for (int64_t j = 0; j < n && j < cap.n[l]; j++) *route_bad += rid[j] != cap.ids[l][j];
-            *route_n += n;
-        }
+        check_routing(g, ref, w, &cap, &kern_bad_, route_bad, route_n, &far_bad_);
         pos += T;
         toks[pos] = trn_sample(b, V, NULL, (uint64_t)s, NULL); /* the reference's greedy token */
         trn_graph_destroy(g);
@@ -186,10 +284,21 @@ static void test_families(void) {
         CHECK_MSG(e > 0, "%s: bf16 logits equal the FP32 reference exactly: no rounding?",
                   fam[f].name);
         if (rn) {
-            printf(", routing %ld of %ld choices differ", rb, rn);
-            CHECK_MSG(rb == 0, "%s: %ld of %ld routing choices differ from the reference",
+            printf(", routing %ld of %ld choices differ from the FP32 reference (%ld outside "
+                   "the tie margin), %ld from the routing of the chip's logits",
+                   rb, rn, far_bad_, kern_bad_);
+            CHECK_MSG(kern_bad_ == 0,
+                      "%s: %ld of %ld routing choices differ from the routing "
+                      "of the chip's own logits",
+                      fam[f].name, kern_bad_, rn);
+            CHECK_MSG(far_bad_ == 0,
+                      "%s: %ld tokens routed unlike the reference outside the "
+                      "tie margin",
+                      fam[f].name, far_bad_);
+            CHECK_MSG(rb * 10 <= rn, "%s: %ld of %ld routing choices differ from the reference",
                       fam[f].name, rb, rn);
         }
+        kern_bad_ = far_bad_ = 0;
         printf("\n");
         if (f == 0) { /* fp8 on trn2 */
             rb = rn = 0;
@@ -343,9 +452,9 @@ static void test_generate_kv_timing(void) {
     }
     CHECK_NEAR(sum, res.prefill.time_ns, 1e-9 * sum);
     /* llama: 2 layers x (2 norms, q k v o, 2 ropes, attention, 2 adds, gate up down, swiglu)
-     * + final norm + lm head on the chip; embed and last row on the host */
-    CHECK_EQ_INT(chip, 2 * 15 + 2);
-    CHECK_EQ_INT(host, 2);
+     * + embed + final norm + lm head on the chip; the last row on the host */
+    CHECK_EQ_INT(chip, 2 * 15 + 3);
+    CHECK_EQ_INT(host, 1);
     CHECK_EQ_INT(fused, 0);
 
     /* KV cache: the last decode step's logits against one prefill of the whole sequence */

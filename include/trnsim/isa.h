@@ -361,6 +361,7 @@ typedef struct trn_tensor {
     trn_dtype dtype;
     uint8_t packed; /* 1 for the MX x4-packed types (4 codes per element), else 0 */
     uint8_t rank;   /* 1..TRN_MAX_RANK; on chip, dim 0 is the partition dimension */
+    uint8_t placed; /* on chip: 1 when the declaration gave offset= (addr is that offset) */
     int64_t shape[TRN_MAX_RANK];
     uint32_t elem_bytes; /* bytes of one element (4 codes for packed types) */
     uint64_t addr;       /* HBM: byte address; SBUF/PSUM: byte offset inside each partition */
@@ -461,6 +462,10 @@ typedef struct trn_isa_target {
     uint32_t matmul_n_max;           /* moving free size, FP32 PSUM */
     uint32_t matmul_n_max_bf16_psum; /* with BF16 PSUM (0 when unsupported) */
     uint32_t registers_per_engine;   /* 32-bit sequencer registers of each engine */
+    /* cost figures the compiler weighs plans with (the catalog's, hw/neuroncores.json) */
+    double dma_bps;            /* practical aggregate DMA bytes/s of a core */
+    double dma_transpose_frac; /* dma_transpose HBM->SBUF rate / DMA rate (0: none, v2) */
+    double pe_hz;              /* TensorE clock */
 } trn_isa_target;
 
 /* Fills `t` from a core version of the catalog (borrowed; its name "vN" gives the version). */
@@ -505,7 +510,7 @@ int64_t trn_ap_free_elems(const trn_ap *ap);
 const trn_operand *trn_instr_arg(const trn_program *p, const trn_instr *in, int key);
 
 /* .tprog: version TRN_TPROG_VERSION, little-endian (layout in docs/isa.md). */
-#define TRN_TPROG_VERSION 1
+#define TRN_TPROG_VERSION 2
 /* Serializes `p` into a malloc'd buffer (*data taken by the caller, free()). */
 trn_status trn_program_to_tprog(const trn_program *p, void **data, size_t *size_bytes,
                                 trn_err *err);

@@ -10,8 +10,9 @@
  * one). docs/lowering.md describes each op's kernel.
  *
  * Deliberately left out: the graph (ops come with explicit shapes; the model runner,
- * include/trnsim/run.h, maps graph nodes to these), multi-core splits of one kernel, spills to
- * HBM, MoE and sampling.
+ * include/trnsim/run.h, maps graph nodes to these), multi-core splits of one kernel, spills
+ * other than LINEAR's transposed x (x_spill), MoE expert dispatch (the model runner gathers
+ * rows with EMBED) and sampling. On-chip tiles are placed by live range (docs/lowering.md).
  *
  * HBM tensor names and layouts of each kernel (all row-major):
  *   LINEAR     x [m, k] (dtype), w [ceil(n/512), k, 512] (weights in 512-column panels, the
@@ -27,10 +28,23 @@
  *   ROPE       x [m, heads * head_dim], cos [m, head_dim/2], sin [m, head_dim/2] -> y: the
  *              rotate-half rotary embedding of each head (Llama / GPT-NeoX convention),
  *              x1 cos - x2 sin and x2 cos + x1 sin with the products rounded to dtype
- *   ATTENTION  q [q_len, heads * head_dim], k [kv_len, kv_heads * head_dim], v (like k) ->
- *              o [q_len, heads * head_dim]: causal softmax(q k^T / sqrt(head_dim)) v per head,
- *              query i at position kv_len - q_len + i, query head h reading kv head
- *              h / (heads / kv_heads) (GQA); q_len = 1 is a decode step against a KV cache.
+ *   ATTENTION  q [q_len, heads * head_dim], k [kv_len, kv_heads * head_dim], v (like k),
+ *              with sinks: sinks [1, heads] f32 -> o [q_len, heads * head_dim]: causal
+ *              softmax(q k^T * scale) v per head (scale 0: 1 / sqrt(head_dim)), query i at
+ *              position p = kv_len - q_len + i seeing keys max(0, p - window + 1) .. p (window
+ *              0: 0 .. p), head h's sink logit joining each row's softmax denominator, query
+ *              head h reading kv head h / (heads / kv_heads) (GQA); q_len = 1 is a decode step
+ *              against a KV cache.
+ *   EMBED      ids int32 [m, 1], table [k, n] (dtype) -> y [m, n] (out_dtype): y[t] =
+ *              table[ids[t]], an indirect-DMA row gather (an id outside 0..k-1 faults)
+ *   ROUTER     x [m, n] (dtype, the router logits of n experts) -> ids uint32 [m, topk], w f32
+ *              [m, topk]: per row the topk experts by descending score (softmax, sigmoid or
+ *              the logits, per gating), equal scores lowest index first, and their weights
+ *              (renormalized scores, or the softmax of the chosen logits); FP32 throughout
+ *   GLU_OAI    x [m, 2n] (gate, up interleaved by column) -> y [m, n] = (clamp(u, +-limit) + 1)
+ *              * g sigmoid(alpha g), g = min(gate, limit); the sigmoid, g sigmoid and u + 1
+ *              rounded to dtype (HF's bf16 steps; alpha g stays FP32), y to out_dtype
+ *   ACT        x [m, n] -> y [m, n] = act(x) (gelu, gelu_apprx_tanh, silu, relu), rounded once
  */
 #ifndef TRNSIM_LOWER_H
 #define TRNSIM_LOWER_H
@@ -101,6 +115,10 @@ typedef struct trn_lower_op {
     uint64_t sbuf_limit_bytes; /* LINEAR: SBUF bytes per partition the kernel may use; 0 = all
                                   of the target's (a lower limit leaves room, and tests the
                                   streaming plans) */
+    int x_spill; /* LINEAR, when x is not resident: 0 chooses between re-transposing x for
+                    every weight panel and spilling it (transposed once, stored to HBM scratch,
+                    reloaded per panel) by the cost comparison of docs/lowering.md; 1 always
+                    spills (when more than one panel reads it), -1 never */
 } trn_lower_op;
 
 /* ROUTER's gating (the same rules as the graph's trn_gating). */
@@ -135,7 +153,12 @@ typedef struct trn_lower_linear_plan {
     int pe_transpose;    /* 1: x is transposed on TensorE (v2, or f32 x); 0: by dma_transpose */
     int x_resident;      /* blocks of transposed x kept in SBUF for all panels (1 or 2); 0: x
                             is streamed with each weight chunk */
-    uint64_t sbuf_bytes; /* SBUF bytes per partition the kernel declares */
+    int spill;           /* 1: x_resident = 0 and x is transposed once per block into an
+                            HBM scratch tensor and reloaded per panel by plain DMA (the
+                            transposes' tiles share space with the matmul's: see
+                            docs/lowering.md); 0: a streamed x is re-transposed per panel */
+    uint64_t sbuf_bytes; /* SBUF bytes per partition the kernel needs (with spill: the placed
+                            peak, the two phases sharing space) */
 } trn_lower_linear_plan;
 
 trn_status trn_lower_linear_plan_get(const trn_lower_op *op, const trn_isa_target *t,
@@ -154,6 +177,20 @@ trn_status trn_lower_emit(const trn_lower_op *op, const trn_isa_target *t, char 
  * (trn_program_destroy). An assembler or verifier error here is a bug of the lowering and is
  * reported as TRN_E_INVALID with the assembler's message. */
 trn_status trn_lower_compile(const trn_lower_op *op, const trn_isa_target *t, trn_program **out,
+                             trn_err *err);
+
+/* On-chip bytes per partition of the kernel of `op` for `t`: each memory's tiles side by side
+ * (the sum, as a layout without reuse places them), and the peak of their placement by live
+ * range (interval packing over the instructions that use each tile, docs/lowering.md);
+ * `packed` is 1 when the emitted kernel uses the packing (its tiles do not fit side by side).
+ * Errors as trn_lower_emit. */
+typedef struct trn_lower_mem {
+    uint64_t sbuf_sum, sbuf_peak; /* SBUF bytes per partition */
+    uint64_t psum_sum, psum_peak; /* PSUM bytes per partition */
+    int tiles;                    /* on-chip tiles declared */
+    int packed;
+} trn_lower_mem;
+trn_status trn_lower_mem_get(const trn_lower_op *op, const trn_isa_target *t, trn_lower_mem *m,
                              trn_err *err);
 
 /* A short key of the op's shapes and types ("linear m=2048 k=4096 n=4096 x=bf16 y=bf16 bf16

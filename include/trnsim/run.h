@@ -7,15 +7,18 @@
  *   chip    lowered and run on the simulated core (LINEAR with its bias and a following
  *           GELU/SiLU fused into the eviction, RMSNORM, LAYERNORM, SOFTMAX, ADD, MUL, SWIGLU,
  *           ROPE with cos/sin computed on the host as HF does, ATTENTION against the KV cache
- *           rows 0..pos0+T, MOE_EXPERTS as one gate/up/down kernel chain per routed expert);
+ *           rows 0..pos0+T, MOE_ROUTER as a bf16 LINEAR with f32 logits and the ROUTER
+ *           kernel, SWIGLU_OAI (GLU_OAI kernel), a GELU/SiLU that could not be fused (ACT
+ *           kernel), MOE_EXPERTS as a row gather of the tokens by expert (EMBED kernel), one
+ *           gate/up/GLU/down kernel chain per routed expert, a gather back by slot and the
+ *           weighted combine as MUL and ADD kernels);
  *   fused   folded into the previous chip kernel (the activation after a LINEAR);
  *   approx  numerics on the host in FP32 (the reference loop), time from the nearest chip
  *           kernel: attention with GPT-OSS sinks or a sliding window shorter than the context
  *           (timed as full causal attention over min(context, window) keys for a decode step,
  *           over the whole context for a prefill: an overestimate);
  *   host    on the host in FP32 with no simulated time: EMBED and POS_EMBED (a DMA gather on
- *           the device), SLICE_COLS and LAST_ROW (address offsets), MOE_ROUTER (a [T, E]
- *           GEMM plus top-k: small), SWIGLU_OAI, and a GELU/SiLU that could not be fused.
+ *           the device), SLICE_COLS and LAST_ROW (address offsets).
  * Activations and the KV cache live in host FP32 buffers between ops and are bound as the
  * kernels' HBM inputs and outputs (rounded to the kernel's dtype on the way in: bf16
  * activations, f32 logits). Weights are resident: a LINEAR's weight (packed into the kernel's
@@ -30,7 +33,8 @@
  * time is the slowest core's. The cuts: a LINEAR by blocks of whole 512-column panels of W and y
  * when n >= 512 N, else by 128-row tiles of x and y when m >= 128 N, else by ceil(n / N)
  * columns; ATTENTION by ceil(kv_heads / N) kv heads (with their query heads' columns of q and
- * o); the row ops (norms, softmax, add, mul, swiglu, rope) by ceil(m / N) rows. Every output
+ * o); the row ops (norms, softmax, add, mul, swiglu, rope, router, glu_oai, act, embed) by
+ * ceil(m / N) rows. Every output
  * element is computed by one core exactly as the whole op computes it (the same K order, the
  * same row or head), so the results equal the one-core run bit for bit.
  *
@@ -83,7 +87,8 @@ typedef struct trn_run_opts {
     int64_t max_ctx; /* KV-cache rows; 0: set by the first trn_run_generate to the prompt
                         plus max_new, or by a first trn_run_step to the model's positions */
     /* Functional mode, for tests and debugging (may be NULL): called after each op with its
-     * first output tensor's name and data (FP32, or int32 for router ids; borrowed). */
+     * first output tensor's name and data (FP32, or int32 for router ids; borrowed); a
+     * MOE_ROUTER also shows its chip logits [T, E] (FP32) as "<ids name>.logits" first. */
     void (*on_op)(void *ctx, const char *name, const void *data, int64_t elems);
     void *on_op_ctx;
 } trn_run_opts;

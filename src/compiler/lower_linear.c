@@ -8,9 +8,11 @@
  * the same mapping: by one dma_transpose of x[block rows, chunk columns] (v3+, bf16 x), or on
  * v2 and for f32 x by row loads and TensorE transposes of strided column sets. When it fits,
  * the block's transposed x stays resident for every panel (two blocks: the next one loads
- * during this one), else it is streamed with each weight chunk. Each token tile is stationary
- * for one matmul per slot (FP8: per slot pair in double-row mode) with the panel slot as the
- * moving operand, accumulating in its PSUM bank; banks rotate through a ring so the next group
+ * during this one), else it is streamed with each weight chunk: re-transposed per panel, or
+ * (spill, when spill_pays) transposed once into the HBM scratch tensor xh in a first phase and
+ * reloaded per panel by plain DMA, the two phases' tiles sharing SBUF and PSUM. Each token tile is
+ * stationary for one matmul per slot (FP8: per slot pair in double-row mode) with the panel slot as
+ * the moving operand, accumulating in its PSUM bank; banks rotate through a ring so the next group
  * starts while ScalarE evicts the last one, fusing the activation (and, with a bias, one K = 1
  * matmul ones x b first). Weight chunks are triple- or double-buffered: the load of chunk s + 2
  * (s + 1) is issued before the matmuls of chunk s, from the SP queue (hardware DGE); ScalarE
@@ -34,6 +36,7 @@ typedef struct lplan {
     int ks;          /* K slots in all (floor(k / 128), + 1 for a partial slot) */
     trn_dtype mdt;   /* matmul operand dtype */
     int fp8, fp8cvt; /* fp8 mode; x converted on chip after a bf16 dma_transpose */
+    int spill;       /* x transposed once per block into HBM scratch xh, reloaded per panel */
 } lplan;
 
 static int make_chunks(int64_t K, int kc, chunk *out, int max) {
@@ -53,20 +56,52 @@ static int make_chunks(int64_t K, int kc, chunk *out, int max) {
     return n;
 }
 
+/* SBUF bytes per partition of a plan. Without spill every tile lives through the whole
+ * kernel: the sum. With spill the kernel runs in two phases, all of x transposed and stored
+ * first (xa, xs / xb), then the matmuls (wt, xt, ys, bias): no tile lives in both, so the
+ * allocator (lw_pack) gives each phase the same space and the need is the larger phase. */
 static uint64_t plan_bytes(const trn_lower_op *op, const lplan *p, int T, int kc, int nbuf,
-                           int xres) {
+                           int xres, int spill) {
     int64_t MB = 128 * (int64_t)T;
-    uint64_t b = 0;
+    uint64_t b = 0, a = 0;
     b += lw_tile_bytes(p->mdt, (int64_t)nbuf * kc * TRN_LOWER_PANEL); /* wt */
     if (xres)
         b += lw_tile_bytes(p->mdt, (int64_t)xres * p->ks * MB); /* xt, resident */
     else
-        b += lw_tile_bytes(p->mdt, (int64_t)nbuf * kc * MB);                    /* xt */
-    if (p->pub.pe_transpose) b += lw_tile_bytes(op->dtype, 2LL * T * 128 * kc); /* xs */
-    if (p->fp8cvt) b += lw_tile_bytes(TRN_DTYPE_BF16, (int64_t)(xres ? 2 : nbuf) * kc * MB);
+        b += lw_tile_bytes(p->mdt, (int64_t)nbuf * kc * MB); /* xt */
+    uint64_t *st = spill ? &a : &b;                          /* the transposes' staging */
+    if (spill) a += lw_tile_bytes(p->mdt, 2LL * kc * MB);    /* xa */
+    if (p->pub.pe_transpose) *st += lw_tile_bytes(op->dtype, 2LL * T * 128 * kc); /* xs */
+    if (p->fp8cvt)
+        *st += lw_tile_bytes(TRN_DTYPE_BF16, (int64_t)(xres || spill ? 2 : nbuf) * kc * MB);
     b += lw_tile_bytes(op->out_dtype, 2LL * T * TRN_LOWER_PANEL); /* ys */
     if (op->bias) b += lw_tile_bytes(TRN_DTYPE_BF16, 128) + lw_tile_bytes(TRN_DTYPE_BF16, op->n);
-    return b;
+    return a > b ? a : b;
+}
+
+/* Spill or re-transpose, for a streamed x of block MB x K read by np panels. One
+ * transposition of the block costs C_tr: on DMA, MB K eb_x / (dma_bps dma_transpose_frac); on
+ * TensorE, the row loads MB K eb_x / dma_bps plus one PE pass per slot and 128-row tile, ks MB
+ * cycles at pe_hz. A store or a reload of the transposed block costs C_ld = MB K eb_m /
+ * dma_bps (eb_m: the matmul dtype's bytes). Re-transposing costs np C_tr, spilling C_tr + C_ld
+ * (the store) + np C_ld: spill when (np - 1) C_tr > (np + 1) C_ld. The rates are the target's
+ * (the catalog's); with no DMA rate the comparison cannot be made and x is re-transposed. */
+static int spill_pays(const trn_lower_op *op, const trn_isa_target *t, const lplan *p, int T,
+                      int64_t np) {
+    if (np < 2 || !(t->dma_bps > 0)) return 0;
+    double MB = 128.0 * T, K = (double)op->k;
+    double ebx = (double)trn_dtype_container_bytes(op->dtype);
+    double ebm = (double)trn_dtype_container_bytes(p->mdt);
+    double ctr;
+    if (!p->pub.pe_transpose) {
+        if (!(t->dma_transpose_frac > 0)) return 0;
+        ctr = MB * K * ebx / (t->dma_bps * t->dma_transpose_frac);
+    } else {
+        if (!(t->pe_hz > 0)) return 0;
+        ctr = MB * K * ebx / t->dma_bps + (double)p->ks * MB / t->pe_hz;
+    }
+    double cld = MB * K * ebm / t->dma_bps;
+    return (double)(np - 1) * ctr > (double)(np + 1) * cld;
 }
 
 static trn_status plan_linear(const trn_lower_op *op, const trn_isa_target *t, lplan *p,
@@ -83,44 +118,57 @@ static trn_status plan_linear(const trn_lower_op *op, const trn_isa_target *t, l
     p->fp8cvt = p->fp8 && !p->pub.pe_transpose;
     int banks = (int)(t->psum_bytes_per_partition / TRN_PSUM_BANK_BYTES);
     if (banks > (int)t->psum_banks) banks = (int)t->psum_banks;
-    p->pub.acc_banks = banks - (p->pub.pe_transpose ? 1 : 0);
+    /* the TensorE transposes' PSUM ring takes a bank, except with spill: the transposes
+     * then run before the accumulators live and share their banks */
+    int rkeep = banks - (p->pub.pe_transpose ? 1 : 0), rspill = banks;
     int64_t kslots = op->k / 128 > 0 ? op->k / 128 : 1;
+    int64_t np = lw_cdiv(op->n, TRN_LOWER_PANEL);
     int tmax = (int)lw_min(4, lw_cdiv(op->m, 128));
-    if (tmax > p->pub.acc_banks / 2) tmax = p->pub.acc_banks / 2;
+    /* token tiles: bounded by the ring without spill in every plan (a spill's extra bank
+     * deepens its ring; a fourth token tile on v2 by spill alone is not measured to pay) */
+    if (tmax > rkeep / 2) tmax = rkeep / 2;
     p->ks = (int)(op->k / 128 + (op->k % 128 ? 1 : 0));
     uint64_t limit = t->sbuf_bytes_per_partition;
     if (op->sbuf_limit_bytes && op->sbuf_limit_bytes < limit) limit = op->sbuf_limit_bytes;
     static const int kcs[] = {16, 8, 4, 2, 1};
     /* the most token tiles first (weight reuse), then x resident for the whole block (x read
-     * and transposed once per block instead of once per panel), then deeper rings */
+     * and transposed once per block instead of once per panel), then, for a streamed x, the
+     * cheaper of spill and re-transpose (spill_pays) before the other, then deeper rings */
     for (int T = tmax; T >= 1; T--)
-        for (int xres = 2; xres >= 0; xres--)
+        for (int v = 0; v < 4; v++) {
+            int xres = v < 2 ? 2 - v : 0, spill = 0;
+            if (v >= 2) {
+                int pref = op->x_spill > 0 || (op->x_spill == 0 && spill_pays(op, t, p, T, np));
+                spill = v == 2 ? pref : !pref;
+                if (spill && (np < 2 || op->x_spill < 0)) continue;
+                if (!spill && op->x_spill > 0 && np >= 2) continue;
+            }
             for (int nbuf = 3; nbuf >= 2; nbuf--)
                 for (size_t i = 0; i < sizeof kcs / sizeof *kcs; i++) {
                     int kc = (int)lw_min(kcs[i], kslots);
                     if (p->fp8 && kc > 1 && kc % 2) kc--;
-                    uint64_t b = plan_bytes(op, p, T, kc, nbuf, xres);
+                    uint64_t b = plan_bytes(op, p, T, kc, nbuf, xres, spill);
                     /* keep chunks of at least 4 slots (fewer, larger DMAs) before giving up
                      * a buffer or a token tile */
                     if (b <= limit && (kc >= 4 || kc == kslots || T == 1)) {
                         p->pub.tiles = T;
                         p->pub.kc = kc;
+                        p->pub.acc_banks = spill ? rspill : rkeep;
                         p->nbuf = nbuf;
                         p->xres = xres;
+                        p->spill = p->pub.spill = spill;
                         p->pub.x_resident = xres;
                         p->pub.sbuf_bytes = b;
                         return TRN_OK;
                     }
                 }
+        }
     return trn_err_set(err, TRN_E_UNSUPPORTED,
                        "linear m=%lld k=%lld n=%lld: even one token tile and one K slot need "
                        "%llu bytes of SBUF per partition, NeuronCore-%s allows %llu",
                        (long long)op->m, (long long)op->k, (long long)op->n,
-                       (unsigned long long)plan_bytes(op, p, 1, 1, 2, 0), t->name,
-                       (unsigned long long)(op->sbuf_limit_bytes && op->sbuf_limit_bytes <
-                                                                        t->sbuf_bytes_per_partition
-                                                ? op->sbuf_limit_bytes
-                                                : t->sbuf_bytes_per_partition));
+                       (unsigned long long)plan_bytes(op, p, 1, 1, 2, 0, 0), t->name,
+                       (unsigned long long)limit);
 }
 
 trn_status trn_lower_linear_plan_get(const trn_lower_op *op, const trn_isa_target *t,
@@ -144,11 +192,11 @@ static void emit_wload(lw *e, const chunk *c, int64_t pi, int b) {
               lw_dma_engine(e));
 }
 
-/* Brings x's chunk `c` of block (m0, mrows) into xt[:, ring, base .. base + slots, 0:mrows],
- * transposed (k on the partitions); `stage` picks the staging buffer (xs / xb) it passes
- * through. */
-static void emit_xload(lw *e, const lplan *p, const chunk *c, int64_t m0, int64_t mrows, int ring,
-                       int base, int stage) {
+/* Brings x's chunk `c` of block (m0, mrows) into dst[:, ring, base .. base + slots, 0:mrows]
+ * (dst: xt, or the spill's xa), transposed (k on the partitions); `stage` picks the staging
+ * buffer (xs / xb) it passes through. */
+static void emit_xload(lw *e, const lplan *p, const char *dst, const chunk *c, int64_t m0,
+                       int64_t mrows, int ring, int base, int stage) {
     const char *eng = lw_dma_engine(e);
     int64_t rows = (int64_t)c->slots * c->prows;
     if (!p->pub.pe_transpose) {
@@ -161,15 +209,15 @@ static void emit_xload(lw *e, const lplan *p, const chunk *c, int64_t m0, int64_
             /* the cast to FP8 alternates VectorE and GpSimd */
             for (int j = 0; j < c->slots; j++)
                 lw_printf(e,
-                          "tensor_copy dst=xt[0:%d, %d, %d, 0:%lld] src=xb[0:%d, %d, %d, "
+                          "tensor_copy dst=%s[0:%d, %d, %d, 0:%lld] src=xb[0:%d, %d, %d, "
                           "0:%lld]%s\n",
-                          c->prows, ring, base + j, LL mrows, c->prows, stage, j, LL mrows,
+                          dst, c->prows, ring, base + j, LL mrows, c->prows, stage, j, LL mrows,
                           j % 2 ? " engine=gpsimd" : "");
         } else {
             lw_printf(e,
-                      "dma_transpose dst=xt[0:%d, %d, %d:%d, 0:%lld] src=x[%lld:%lld, "
+                      "dma_transpose dst=%s[0:%d, %d, %d:%d, 0:%lld] src=x[%lld:%lld, "
                       "%lld:%lld]%s\n",
-                      c->prows, ring, base, base + c->slots, LL mrows, LL m0, LL(m0 + mrows),
+                      dst, c->prows, ring, base, base + c->slots, LL mrows, LL m0, LL(m0 + mrows),
                       LL c->k0, LL(c->k0 + rows), eng);
         }
         return;
@@ -188,8 +236,8 @@ static void emit_xload(lw *e, const lplan *p, const chunk *c, int64_t m0, int64_
                       "nc_transpose dst=tp[0:%d, %d, 0:%lld] data=xs[0:%lld, %d, %lld, "
                       "%d:%lld:%d]\n",
                       c->prows, e->tp_ring, LL r, LL r, xsb, LL ti, j, LL rows, c->slots);
-            lw_printf(e, "tensor_copy dst=xt[0:%d, %d, %d, %lld:%lld] src=tp[0:%d, %d, 0:%lld]\n",
-                      c->prows, ring, base + j, LL t0, LL(t0 + r), c->prows, e->tp_ring, LL r);
+            lw_printf(e, "tensor_copy dst=%s[0:%d, %d, %d, %lld:%lld] src=tp[0:%d, %d, 0:%lld]\n",
+                      dst, c->prows, ring, base + j, LL t0, LL(t0 + r), c->prows, e->tp_ring, LL r);
         }
     }
 }
@@ -216,20 +264,27 @@ trn_status lw_linear(lw *e, trn_err *err) {
               "# plan: %d token tiles per block, K chunks of %d slots (%d in all), %d-deep "
               "weight ring, x %s, %d PSUM banks for accumulators, x transposed by %s\n",
               T, kc, nch, nb,
-              xr ? (xr == 2 ? "resident per block (2 blocks)" : "resident per block")
-                 : "streamed with the weights",
+              xr        ? (xr == 2 ? "resident per block (2 blocks)" : "resident per block")
+              : p.spill ? "spilled (transposed once into HBM scratch xh, reloaded per panel)"
+                        : "streamed with the weights",
               R, p.pub.pe_transpose ? "TensorE" : "dma_transpose");
     lw_printf(e, ".kernel linear\n.input x %s [%lld, %lld]\n.input w %s [%lld, %lld, %d]\n",
               trn_dtype_name(op->dtype), LL M, LL K, trn_dtype_name(p.mdt), LL np, LL K,
               TRN_LOWER_PANEL);
     if (op->bias) lw_printf(e, ".input b bf16 [1, %lld]\n", LL N);
     lw_printf(e, ".output y %s [%lld, %lld]\n", trn_dtype_name(op->out_dtype), LL M, LL N);
+    int64_t nblk = lw_cdiv(M, MB);
+    if (p.spill) /* x transposed: [block, partition p, slot j, token], as xt holds it */
+        lw_printf(e, ".hbm xh %s [%lld, 128, %d, %lld]\n", trn_dtype_name(p.mdt), LL nblk, p.ks,
+                  LL MB);
     lw_tile(e, TRN_MEM_SBUF, "wt", p.mdt, 4, (int64_t[]){128, nb, kc, TRN_LOWER_PANEL});
     lw_tile(e, TRN_MEM_SBUF, "xt", p.mdt, 4, (int64_t[]){128, xr ? xr : nb, xr ? p.ks : kc, MB});
     if (p.pub.pe_transpose)
         lw_tile(e, TRN_MEM_SBUF, "xs", op->dtype, 4, (int64_t[]){128, 2, T, 128LL * kc});
     if (p.fp8cvt)
-        lw_tile(e, TRN_MEM_SBUF, "xb", TRN_DTYPE_BF16, 4, (int64_t[]){128, xr ? 2 : nb, kc, MB});
+        lw_tile(e, TRN_MEM_SBUF, "xb", TRN_DTYPE_BF16, 4,
+                (int64_t[]){128, xr || p.spill ? 2 : nb, kc, MB});
+    if (p.spill) lw_tile(e, TRN_MEM_SBUF, "xa", p.mdt, 4, (int64_t[]){128, 2, kc, MB});
     lw_tile(e, TRN_MEM_SBUF, "ys", op->out_dtype, 4, (int64_t[]){128, 2, T, TRN_LOWER_PANEL});
     if (op->bias) {
         lw_tile(e, TRN_MEM_SBUF, "ones", TRN_DTYPE_BF16, 2, (int64_t[]){1, 128});
@@ -239,30 +294,49 @@ trn_status lw_linear(lw *e, trn_err *err) {
     if (p.pub.pe_transpose) lw_tile(e, TRN_MEM_PSUM, "tp", op->dtype, 3, (int64_t[]){128, 2, 128});
     s = lw_check_fit(e, "linear", err);
     if (s != TRN_OK) return s;
-    if (op->bias)
-        lw_printf(e, "memset dst=ones value=1.0\ndma_copy dst=bt src=b%s\n", lw_dma_engine(e));
+    const char *ld = lw_dma_engine(e);
+    int stage = 0;
+    if (p.spill) /* phase 1: every block's x transposed once, chunk by chunk, and stored */
+        for (int64_t blk = 0; blk < nblk; blk++) {
+            int64_t m0 = blk * MB, mrows = lw_min(MB, M - m0);
+            for (int c = 0; c < nch; c++, stage ^= 1) {
+                emit_xload(e, &p, "xa", &ch[c], m0, mrows, stage, 0, stage);
+                lw_printf(e,
+                          "dma_copy dst=xh[%lld, 0:%d, %d:%d, 0:%lld] src=xa[0:%d, %d, 0:%d, "
+                          "0:%lld]%s\n",
+                          LL blk, ch[c].prows, base[c], base[c] + ch[c].slots, LL mrows,
+                          ch[c].prows, stage, ch[c].slots, LL mrows, ld);
+            }
+        }
+    /* phase 2 (the only one without spill): the matmuls */
+    if (op->bias) lw_printf(e, "memset dst=ones value=1.0\ndma_copy dst=bt src=b%s\n", ld);
 
     /* the flat list of steps: (block, group, chunk) */
-    int64_t nblk = lw_cdiv(M, MB), nsteps = nblk * np * nch;
+    int64_t nsteps = nblk * np * nch;
     const char *act = trn_act_name(op->act);
     const char *st_eng = e->t->version >= 3 ? " engine=scalar" : "";
-    int stage = 0;
 #define STEP_DECODE(s_, blk_, g_, c_) \
     int64_t blk_ = (s_) / (np * nch); \
     int64_t g_ = ((s_) / nch) % np;   \
     int c_ = (int)((s_) % nch)
     /* loads of step sn: its weight chunk; x's chunk (streamed), or the whole block's x when
      * sn starts a block and two blocks of x fit (resident, prefetched a block ahead) */
-#define LOAD_STEP(sn)                                                                    \
-    do {                                                                                 \
-        STEP_DECODE(sn, lb, lg, lc);                                                     \
-        int64_t lm0 = lb * MB, lmr = lw_min(MB, M - lm0);                                \
-        emit_wload(e, &ch[lc], lg, (int)((sn) % nb));                                    \
-        if (!xr)                                                                         \
-            emit_xload(e, &p, &ch[lc], lm0, lmr, (int)((sn) % nb), 0, (int)((sn) % nb)); \
-        else if (xr == 2 && lg == 0 && lc == 0)                                          \
-            for (int xc = 0; xc < nch; xc++, stage ^= 1)                                 \
-                emit_xload(e, &p, &ch[xc], lm0, lmr, (int)(lb % 2), base[xc], stage);    \
+#define LOAD_STEP(sn)                                                                            \
+    do {                                                                                         \
+        STEP_DECODE(sn, lb, lg, lc);                                                             \
+        int64_t lm0 = lb * MB, lmr = lw_min(MB, M - lm0);                                        \
+        emit_wload(e, &ch[lc], lg, (int)((sn) % nb));                                            \
+        if (!xr && p.spill)                                                                      \
+            lw_printf(e,                                                                         \
+                      "dma_copy dst=xt[0:%d, %d, 0:%d, 0:%lld] src=xh[%lld, 0:%d, %d:%d, "       \
+                      "0:%lld]%s\n",                                                             \
+                      ch[lc].prows, (int)((sn) % nb), ch[lc].slots, LL lmr, LL lb, ch[lc].prows, \
+                      base[lc], base[lc] + ch[lc].slots, LL lmr, ld);                            \
+        else if (!xr)                                                                            \
+            emit_xload(e, &p, "xt", &ch[lc], lm0, lmr, (int)((sn) % nb), 0, (int)((sn) % nb));   \
+        else if (xr == 2 && lg == 0 && lc == 0)                                                  \
+            for (int xc = 0; xc < nch; xc++, stage ^= 1)                                         \
+                emit_xload(e, &p, "xt", &ch[xc], lm0, lmr, (int)(lb % 2), base[xc], stage);      \
     } while (0)
     for (int64_t s0 = 0; s0 < nb - 1 && s0 < nsteps; s0++) LOAD_STEP(s0);
     for (int64_t st = 0; st < nsteps; st++) {
@@ -273,7 +347,7 @@ trn_status lw_linear(lw *e, trn_err *err) {
         int b = (int)(st % nb), xb = xr ? (xr == 2 ? (int)(blk % 2) : 0) : b;
         if (xr == 1 && g == 0 && c == 0) /* one block of x: loaded when the block starts */
             for (int xc = 0; xc < nch; xc++, stage ^= 1)
-                emit_xload(e, &p, &ch[xc], m0, mrows, 0, base[xc], stage);
+                emit_xload(e, &p, "xt", &ch[xc], m0, mrows, 0, base[xc], stage);
         const chunk *cc = &ch[c];
         int sb = xr ? base[c] : 0; /* x slot of the chunk's slot 0 */
         for (int j = 0; j < cc->slots;) {
@@ -370,16 +444,14 @@ trn_status lw_linear_mx(lw *e, trn_err *err) {
     if (op->bias) lw_printf(e, ".input b bf16 [1, %lld]\n", LL N);
     lw_printf(e, ".output y %s [%lld, %lld]\n", trn_dtype_name(op->out_dtype), LL M, LL N);
     if (!pq) lw_tile(e, TRN_MEM_SBUF, "wi", TRN_DTYPE_BF16, 3, (int64_t[]){128, nb, 2048});
-    lw_printf(e, ".sbuf wq %s [128, %d, 512]\n", wdt, nb);
-    e->sbuf_bytes += lw_tile_bytes(fp4 ? TRN_DTYPE_BF16 : TRN_DTYPE_F32, (int64_t)nb * 512);
+    lw_tile_text(e, TRN_MEM_SBUF, "wq", wdt, fp4 ? 2 : 4, 3, (int64_t[]){128, nb, 512});
     if (pq) /* a panel's scales for all its passes, two panels deep */
         lw_tile(e, TRN_MEM_SBUF, "wsc", TRN_DTYPE_UINT8, 4, (int64_t[]){128, 2, KP, 512});
     else
         lw_tile(e, TRN_MEM_SBUF, "wsc", TRN_DTYPE_UINT8, 3, (int64_t[]){128, nb, 512});
     lw_tile(e, TRN_MEM_SBUF, "xt", TRN_DTYPE_BF16, 4, (int64_t[]){128, 2, 4, MB});
     lw_tile(e, TRN_MEM_SBUF, "xi", TRN_DTYPE_BF16, 3, (int64_t[]){128, MB, 4});
-    lw_printf(e, ".sbuf xq fp8_e4m3_x4 [128, %lld, %lld]\n", LL KP, LL MB);
-    e->sbuf_bytes += lw_tile_bytes(TRN_DTYPE_F32, KP * MB);
+    lw_tile_text(e, TRN_MEM_SBUF, "xq", "fp8_e4m3_x4", 4, 3, (int64_t[]){128, KP, MB});
     lw_tile(e, TRN_MEM_SBUF, "xs", TRN_DTYPE_UINT8, 3, (int64_t[]){128, KP, MB});
     lw_tile(e, TRN_MEM_SBUF, "ys", op->out_dtype, 4, (int64_t[]){128, 2, T, TRN_LOWER_PANEL});
     if (op->bias) {

@@ -230,7 +230,7 @@ trn_status lw_rownorm(lw *e, trn_err *err) {
     if (norm) lw_printf(e, ".input g bf16 [1, %lld]\n", LL N);
     if (ln) lw_printf(e, ".input b bf16 [1, %lld]\n", LL N);
     lw_printf(e, ".output y %s [%lld, %lld]\n", yd, LL M, LL N);
-    e->mark = e->len;
+    lw_mark(e);
     lw_tile(e, TRN_MEM_SBUF, "xt", op->dtype, 3, (int64_t[]){128, 2, N});
     lw_tile(e, TRN_MEM_SBUF, "sq", TRN_DTYPE_F32, 2, (int64_t[]){128, N});
     if (op->kind == TRN_LOWER_RMSNORM)
@@ -249,9 +249,13 @@ trn_status lw_rownorm(lw *e, trn_err *err) {
         }
         lw_tile(e, TRN_MEM_PSUM, "ps", TRN_DTYPE_F32, 2, (int64_t[]){128, 512});
     }
-    if (e->sbuf_bytes > e->t->sbuf_bytes_per_partition) {
-        /* a whole row per partition does not fit: stream the row in column chunks */
-        e->len = e->mark, e->sbuf_bytes = 0, e->psum_bytes = 0;
+    if (e->sbuf_bytes > lw_sbuf_cap(e)) {
+        /* a whole row per partition does not fit side by side: stream the row in column
+         * chunks. (Placed by live range the whole-row kernel needs less, 89% for RMSNORM, and
+         * for a few rows far less: see docs/lowering.md, Allocation; choosing it by lw_peak
+         * reads x once instead of twice, but is not enabled: it changes the pinned HBM
+         * traffic of tests/cli_lower.sh.) */
+        lw_rewind(e);
         return rownorm_chunked(e, err);
     }
     trn_status s = lw_check_fit(e, kn, err);

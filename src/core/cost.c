@@ -50,6 +50,7 @@ static const char *const key_name[COST_NKEYS] = {
     [COST_K_STATIONARY] = "stationary",
     [COST_K_VAL_DST] = "val_dst",
     [COST_K_VALUE] = "value",
+    [COST_K_SRC_INDEX] = "src_index",
 };
 
 static int parse_version(const char *name) {
@@ -469,8 +470,13 @@ void cost_dma(cost_ctx *x, int i, dma_plan *d) {
     double per_row = elems / rows;
     if (dst) d->write_bytes = (uint64_t)trn_ap_elems(dst) * ten(p, dst)->elem_bytes;
     double buf = dst ? run_elems(dst, per_row) * ten(p, dst)->elem_bytes : 0;
+    /* an indirect gather (src_index) reads one row of src per partition of dst, `per_row`
+     * elements each, not the whole src it may pick from: one descriptor per row, its buffer the
+     * row's contiguous run */
+    int gather = arg_ap(x, in, COST_K_SRC_INDEX) != NULL;
     for (int s = 0; s < nsrc; s++) {
-        d->read_bytes += (uint64_t)trn_ap_elems(src[s]) * ten(p, src[s])->elem_bytes;
+        uint64_t n = gather ? (uint64_t)elems : (uint64_t)trn_ap_elems(src[s]);
+        d->read_bytes += n * ten(p, src[s])->elem_bytes;
         double b = run_elems(src[s], per_row) * ten(p, src[s])->elem_bytes;
         if (b < buf || buf <= 0) buf = b;
     }

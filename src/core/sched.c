@@ -330,16 +330,30 @@ static trn_status regions_init(builder *b) {
     b->region_of = malloc(sizeof(int) * (size_t)(p->ntensors ? p->ntensors : 1));
     b->regions = calloc((size_t)(p->ntensors ? p->ntensors : 1), sizeof(region));
     if (!b->region_of || !b->regions) return TRN_E_NOMEM;
+    /* union-find over overlapping pairs, so that a tile aliasing two others (offset=) joins
+     * their regions into one (the transitive closure); each set's root is its lowest index, so
+     * regions are numbered in the order of their first tensor */
+    int *up = malloc(sizeof(int) * (size_t)(p->ntensors ? p->ntensors : 1));
+    if (!up) return TRN_E_NOMEM;
     for (int i = 0; i < p->ntensors; i++) {
         const trn_tensor *t = &p->tensors[i];
-        b->region_of[i] = -1;
-        for (int j = 0; j < i && b->region_of[i] < 0; j++) {
+        up[i] = i;
+        for (int j = 0; j < i; j++) {
             const trn_tensor *u = &p->tensors[j];
-            if (u->mem == t->mem && u->addr < t->addr + t->bytes && t->addr < u->addr + u->bytes)
-                b->region_of[i] = b->region_of[j];
+            if (u->mem == t->mem && u->addr < t->addr + t->bytes && t->addr < u->addr + u->bytes) {
+                int ri = i, rj = j;
+                while (up[ri] != ri) ri = up[ri];
+                while (up[rj] != rj) rj = up[rj];
+                if (ri != rj) up[ri > rj ? ri : rj] = ri < rj ? ri : rj;
+            }
         }
-        if (b->region_of[i] < 0) b->region_of[i] = b->nregions++;
     }
+    for (int i = 0; i < p->ntensors; i++) {
+        int r = i;
+        while (up[r] != r) r = up[r];
+        b->region_of[i] = r == i ? b->nregions++ : b->region_of[r];
+    }
+    free(up);
     for (int r = 0; r < b->nregions; r++) b->regions[r].root = -1;
     /* the regions some instruction writes (a core_barrier counts as writing its data, as
      * operands() does) */

@@ -64,6 +64,7 @@ enum {
     COST_K_STATIONARY,
     COST_K_VAL_DST,
     COST_K_VALUE,
+    COST_K_SRC_INDEX,
     COST_NKEYS
 };
 

@@ -798,11 +798,32 @@ static trn_status declaration(asm_state *A, isa_token *dt, const char *dir) {
         TRY(expect_punct(A, ']', "',' or ']' in the shape"));
         break;
     }
+    isa_token *ot = NULL; /* offset=EXPR: an explicit placement (bytes inside each partition) */
+    if (peek(A)->type == TK_IDENT) {
+        char kw[TRN_NAME_MAX];
+        tok_text(A, peek(A), kw, sizeof kw);
+        if (!strcmp(kw, "offset")) {
+            if (t.mem == TRN_MEM_HBM)
+                return errat(A, peek(A), "offset= places .sbuf and .psum tiles only, not %s", dir);
+            next(A);
+            TRY(expect_punct(A, '=', "'=' after offset"));
+            ot = peek(A);
+            int64_t v;
+            TRY(expr(A, &v));
+            if (v < 0)
+                return errat(A, ot,
+                             "offset %lld of '%s' is negative (expected bytes inside "
+                             "each partition, a multiple of %d)",
+                             (long long)v, t.name, TRN_ALIGN_BYTES);
+            t.placed = 1;
+            t.addr = (uint64_t)v;
+        }
+    }
     TRY(expect_eol(A));
     t.line = A->have_loc ? A->loc_line : dt->line;
     A->have_loc = 0;
     trn_err e = {0};
-    if (isa_place_tensor(A->p, &t, &e) != TRN_OK) return errat(A, nt, "%s", e.msg);
+    if (isa_place_tensor(A->p, &t, &e) != TRN_OK) return errat(A, ot ? ot : nt, "%s", e.msg);
     if (A->p->ntensors >= ISA_MAX_TENSORS) return errat(A, nt, "too many tensors");
     long i = isa_add_tensor(&A->b);
     if (i < 0) return trn_err_set(A->err, TRN_E_NOMEM, "out of memory");

@@ -109,8 +109,9 @@ void trn_program_disasm(const trn_program *p, FILE *f) {
                 isa_dtype_name(t->dtype, t->packed, dt, sizeof dt));
         for (int k = 0; k < t->rank; k++)
             fprintf(f, "%s%lld", k ? ", " : "", (long long)t->shape[k]);
-        fprintf(f, "]  # %s %llu +%llu\n", trn_mem_name(t->mem), (unsigned long long)t->addr,
-                (unsigned long long)t->bytes);
+        if (t->placed) fprintf(f, "] offset=%llu", (unsigned long long)t->addr);
+        fprintf(f, "%s  # %s %llu +%llu\n", t->placed ? "" : "]", trn_mem_name(t->mem),
+                (unsigned long long)t->addr, (unsigned long long)t->bytes);
     }
     for (int i = 0; i < p->ninstrs; i++) {
         const trn_instr *in = &p->instrs[i];

@@ -48,8 +48,9 @@ static const char *const intro[] = {
     "| `.param K = EXPR` | an integer parameter; `--param K=V` overrides it |\n"
     "| `.input` / `.output` / `.hbm NAME DTYPE [d0, d1, ...]` | HBM tensors: kernel input, "
     "output, scratch (up to 5 dimensions) |\n"
-    "| `.sbuf` / `.psum NAME DTYPE [P, f1, ...]` | on-chip tiles; the first dimension is the "
-    "partition dimension (up to 4 free dimensions) |\n"
+    "| `.sbuf` / `.psum NAME DTYPE [P, f1, ...] [offset=EXPR]` | on-chip tiles; the first "
+    "dimension is the partition dimension (up to 4 free dimensions); `offset=` places the tile "
+    "at that byte inside every partition (placement below) |\n"
     "| `.for i in A..B [step S]` ... `.end` | a static loop, unrolled by the assembler (NKI's "
     "`affine_range`): i = A, A+S, ... while i < B; loops nest |\n"
     "| `.sync manual` | advanced mode: the kernel manages semaphores itself (`wait=`, "
@@ -62,6 +63,20 @@ static const char *const intro[] = {
     "\n",
     "`.core`, `.grid` and `.sync` come before everything else; declarations and `.param` are "
     "not allowed inside loops.\n"
+    "\n",
+    "Placement of on-chip tiles. A tile without `offset=` goes at the first address aligned to "
+    "64 bytes at or above the end of every tile of its memory declared before it (so a kernel "
+    "without offsets gets its tiles in declaration order, without overlap); a PSUM tile never "
+    "straddles a 2 KiB bank unless it is larger than one, then it starts on a bank. `offset=N` "
+    "(an integer expression, bytes inside each partition) places a tile explicitly: N must be a "
+    "multiple of 64, and a PSUM tile must sit inside one bank (larger ones: start on a bank); "
+    "the verifier checks that it ends within the core version's SBUF or PSUM bytes per "
+    "partition. Explicitly placed tiles may overlap (aliasing, for reuse of space by tiles "
+    "whose lifetimes do not overlap): the scheduler orders every access by the partitions and "
+    "bytes it touches, whichever tile names them, so a write to one tile waits for the earlier "
+    "reads of another that shares its bytes (WAR), and so on. The memory totals are the highest "
+    "end. `trnsim disasm` prints `offset=` for the tiles that had one. The compiler's lowering "
+    "places every tile this way, from the tiles' live ranges (docs/lowering.md).\n"
     "\n",
     "Data types: `f32 tf32 bf16 f16 fp8_e4m3` (OCP E4M3FN, v4+) `fp8_e5m2 fp8_e4m3_legacy` "
     "(NKI `float8_e4m3`) `fp8_e3m4 int8 int16 int32 uint8 uint16 uint32 e8m0`, and the MX "
@@ -96,11 +111,10 @@ static const char *const intro[] = {
     "\n",
     "- `trn_tensor`: name, memory (HBM, SBUF, PSUM), role (input, output, HBM scratch, tile), "
     "dtype, shape, element bytes, and the address the assembler gives it: a byte address in "
-    "HBM, or a byte offset inside every partition for SBUF and PSUM. Tensors are placed in "
-    "declaration order without overlap, aligned to 64 bytes (the public record names "
-    "`sbuf_min_align` but not its value: assumed); a PSUM tile never straddles a 2 KiB bank "
-    "unless it is larger than one, then it starts on a bank. The program keeps the totals per "
-    "partition.\n"
+    "HBM, or a byte offset inside every partition for SBUF and PSUM, and whether that offset was "
+    "given (`offset=`). HBM tensors are placed in declaration order without overlap, tiles as "
+    "above, aligned to 64 bytes (the public record names `sbuf_min_align` but not its value: "
+    "assumed). The program keeps the totals per partition (the highest end).\n"
     "- `trn_ap`: the tensor, one selection (start, num, step, index) per tensor dimension as "
     "written, and the derived pattern: first partition and partition count (on chip), element "
     "offset, up to 5 free dimensions of (num, step) in elements.\n"
@@ -130,8 +144,8 @@ static const char *const intro[] = {
     "\n",
     "- Partitions (§2.4): at most 128; a range of P partitions starts at 0 when 64 < P <= "
     "128, at 0 or 64 when 32 < P <= 64, at 0, 32, 64 or 96 when P <= 32.\n"
-    "- SBUF and PSUM: the placed tiles fit the core version's bytes per partition (with the "
-    "totals in the message).\n"
+    "- SBUF and PSUM: the placed tiles (`offset=` ones included) fit the core version's bytes "
+    "per partition (with the totals in the message).\n"
     "- Matmul: stationary and moving have the same partitions; K <= 128 (256 double_row, 512 "
     "MX), M <= 128, N within the version's limit; dst is [M, N] and, before v4, inside one "
     "PSUM bank; f32/tf32 only with f32/tf32; legacy and OCP e4m3 never mixed; PE tiling sizes "
@@ -150,14 +164,15 @@ static const char *const intro[] = {
     "\n",
     "## `.tprog`\n"
     "\n",
-    "Little-endian. A 32-byte header: magic `TRNPROG\\0`, u32 version (1), u32 flags (0), "
+    "Little-endian. A 32-byte header: magic `TRNPROG\\0`, u32 version (2), u32 flags (0), "
     "u64 payload bytes, u32 FNV-1a checksum of the payload, u32 zero. The payload: strings are "
     "u32 length + bytes.\n"
     "\n",
     "1. kernel name, source path; u32 core version, manual sync, program id, number of "
     "programs; u64 SBUF, PSUM and HBM totals.\n"
     "2. params: u32 count, each name + i64 value.\n"
-    "3. tensors: u32 count, each name, u8 memory, role, dtype, packed, rank, i64 shape[rank], "
+    "3. tensors: u32 count, each name, u8 memory, role, dtype, flags (bit 0 x4-packed, bit 1 "
+    "`offset=` given; version 1 files have no bit 1), rank, i64 shape[rank], "
     "u64 address, u64 bytes, u32 source line.\n"
     "4. semaphore names, register names (u32 count + strings each).\n"
     "5. the integer list pool (u32 count, i64 each) and the float list pool (u32 count, f64 "
@@ -169,7 +184,8 @@ static const char *const intro[] = {
     "an i64.\n"
     "\n",
     "The loader rejects a wrong magic, a future version, a checksum mismatch, a truncated file "
-    "and any count, index, enum or selection out of range, naming the file. Operand columns "
+    "and any count, index, enum or selection out of range or tensor not where the placement "
+    "rules put it, naming the file. Operand columns "
     "are not stored, so a disassembled program reassembles to the same bytes.\n",
     NULL};
 

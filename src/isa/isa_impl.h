@@ -38,9 +38,13 @@ int isa_find_param(const trn_program *p, const char *name);
 int isa_find_sem(const trn_program *p, const char *name);
 int isa_find_reg(const trn_program *p, const char *name);
 
-/* Places tensor `t` (shape, dtype set) in its memory after those already placed: fills
- * elem_bytes, bytes and addr and advances the program totals. TRN_E_RANGE when a size
- * overflows 2^48 bytes. */
+/* Places tensor `t` (shape, dtype set) in its memory: fills elem_bytes, bytes and addr and
+ * advances the program totals (the highest end of the memory's tensors). An unplaced tensor
+ * goes at the first aligned address (PSUM: the bank rule) at or above the end of every tensor
+ * of its memory placed before it; a tile with t->placed keeps t->addr (an offset= given in the
+ * source), which must be aligned (PSUM: within one bank, or bank-aligned when larger) and may
+ * overlap other tiles. TRN_E_RANGE when a size overflows 2^48 bytes or a given offset breaks
+ * the alignment; TRN_E_INVALID for a placed HBM tensor. */
 trn_status isa_place_tensor(trn_program *p, trn_tensor *t, trn_err *err);
 /* Bytes of one element of a tensor dtype (x4-packed: 4 codes). */
 uint32_t isa_elem_bytes(trn_dtype t, int packed);

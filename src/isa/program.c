@@ -121,6 +121,36 @@ trn_status isa_place_tensor(trn_program *p, trn_tensor *t, trn_err *err) {
     uint64_t *top = t->mem == TRN_MEM_HBM    ? &p->hbm_bytes
                     : t->mem == TRN_MEM_SBUF ? &p->sbuf_bytes
                                              : &p->psum_bytes;
+    if (t->placed) {
+        /* an explicit offset (on chip only): kept as given, checked against the alignment and
+         * the bank rule; it may overlap other tiles (aliasing: the scheduler orders the
+         * accesses by their bytes). The memory's size is the verifier's check (it knows the
+         * target). The totals are the highest end. */
+        if (t->mem == TRN_MEM_HBM)
+            return trn_err_set(err, TRN_E_INVALID, "offset= places .sbuf and .psum tiles only");
+        if (t->addr >= limit)
+            return trn_err_set(err, TRN_E_RANGE, "offset %llu of '%s' is out of range",
+                               (unsigned long long)t->addr, t->name);
+        if (t->addr % TRN_ALIGN_BYTES)
+            return trn_err_set(err, TRN_E_RANGE,
+                               "offset %llu of '%s' is not a multiple of the %d-byte alignment",
+                               (unsigned long long)t->addr, t->name, TRN_ALIGN_BYTES);
+        if (t->mem == TRN_MEM_PSUM && t->bytes > TRN_PSUM_BANK_BYTES &&
+            t->addr % TRN_PSUM_BANK_BYTES)
+            return trn_err_set(err, TRN_E_RANGE,
+                               "offset %llu of '%s' (%llu bytes, more than a %d-byte PSUM bank) "
+                               "does not start on a bank",
+                               (unsigned long long)t->addr, t->name, (unsigned long long)t->bytes,
+                               TRN_PSUM_BANK_BYTES);
+        if (t->mem == TRN_MEM_PSUM && t->bytes <= TRN_PSUM_BANK_BYTES &&
+            t->addr / TRN_PSUM_BANK_BYTES != (t->addr + t->bytes - 1) / TRN_PSUM_BANK_BYTES)
+            return trn_err_set(err, TRN_E_RANGE,
+                               "offset %llu of '%s' (%llu bytes) straddles a %d-byte PSUM bank",
+                               (unsigned long long)t->addr, t->name, (unsigned long long)t->bytes,
+                               TRN_PSUM_BANK_BYTES);
+        if (t->addr + t->bytes > *top) *top = t->addr + t->bytes;
+        return TRN_OK;
+    }
     uint64_t at = align_up(*top, TRN_ALIGN_BYTES);
     if (t->mem == TRN_MEM_PSUM) {
         /* never straddle a bank unless larger than one; larger ones start on a bank */
@@ -225,6 +255,10 @@ trn_status trn_isa_target_from_core(const trn_hw_core *core, trn_isa_target *t, 
     t->matmul_n_max = (uint32_t)num_u64(&core->matmul_n_max);
     t->matmul_n_max_bf16_psum = (uint32_t)num_u64(&core->matmul_n_max_bf16_psum);
     t->registers_per_engine = (uint32_t)num_u64(&core->registers_per_engine);
+    t->dma_bps = core->published.dma_bps.value > 0 ? core->published.dma_bps.value : 0;
+    t->dma_transpose_frac =
+        core->dma_transpose_hbm_frac.value > 0 ? core->dma_transpose_hbm_frac.value : 0;
+    t->pe_hz = core->tensor_hz.value > 0 ? core->tensor_hz.value : 0;
     if (t->partitions > TRN_MAX_PARTITIONS) t->partitions = TRN_MAX_PARTITIONS;
     return TRN_OK;
 }

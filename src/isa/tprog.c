@@ -84,7 +84,7 @@ trn_status trn_program_to_tprog(const trn_program *p, void **data, size_t *size_
         PUT8(&w, t->mem);
         PUT8(&w, t->role);
         PUT8(&w, t->dtype);
-        PUT8(&w, t->packed);
+        PUT8(&w, t->packed | t->placed << 1); /* bit 0 packed, bit 1 offset= given */
         PUT8(&w, t->rank);
         for (int d = 0; d < t->rank; d++) PUT64(&w, t->shape[d]);
         PUT64(&w, t->addr);
@@ -364,13 +364,14 @@ trn_status trn_program_from_tprog(const void *data, size_t size, const char *nam
         if (!get_str(r, t.name, TRN_NAME_MAX)) CORRUPT("bad tensor name");
         uint8_t mem = GET8(r), role = GET8(r), dt = GET8(r), packed = GET8(r), rank = GET8(r);
         if (r->bad || mem >= TRN_MEM_COUNT || role >= TRN_ROLE_COUNT || dt >= TRN_DTYPE_COUNT ||
-            packed > 1 || rank < 1 || rank > TRN_MAX_RANK ||
-            (role == TRN_ROLE_TILE) != (mem != TRN_MEM_HBM))
+            packed > (version >= 2 ? 3 : 1) || rank < 1 || rank > TRN_MAX_RANK ||
+            (role == TRN_ROLE_TILE) != (mem != TRN_MEM_HBM) || ((packed & 2) && mem == TRN_MEM_HBM))
             CORRUPT("bad tensor '%s'", t.name);
         t.mem = (trn_mem)mem;
         t.role = (trn_tensor_role)role;
         t.dtype = (trn_dtype)dt;
-        t.packed = packed;
+        t.packed = packed & 1;
+        t.placed = (uint8_t)(packed >> 1);
         t.rank = rank;
         for (int k = 0; k < rank; k++) {
             t.shape[k] = (int64_t)GET64(r);
@@ -378,6 +379,7 @@ trn_status trn_program_from_tprog(const void *data, size_t size, const char *nam
         }
         uint64_t addr = GET64(r), bytes = GET64(r);
         t.line = GET32(r);
+        if (t.placed) t.addr = addr; /* an explicit offset: checked, not recomputed */
         trn_err e;
         if (r->bad || isa_place_tensor(p, &t, &e) != TRN_OK || t.addr != addr || t.bytes != bytes)
             CORRUPT("tensor '%s' is not where the allocator puts it", t.name);

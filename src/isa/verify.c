@@ -96,6 +96,13 @@ static trn_status totals(vctx *V, trn_mem mem, uint64_t used, uint64_t cap) {
     const char *nm = mem == TRN_MEM_SBUF ? "SBUF" : "PSUM";
     for (int i = 0; i < V->p->ntensors; i++) {
         const trn_tensor *t = &V->p->tensors[i];
+        if (t->mem == mem && t->placed && t->addr + t->bytes > cap)
+            return verr(V, t->line, 1,
+                        "%s overflow: tensor '%s' at offset=%llu (%llu bytes) ends at byte %llu "
+                        "of each partition; %s has %llu (%llu KiB)",
+                        nm, t->name, (unsigned long long)t->addr, (unsigned long long)t->bytes,
+                        (unsigned long long)(t->addr + t->bytes), V->t->name,
+                        (unsigned long long)cap, (unsigned long long)(cap / 1024));
         if (t->mem == mem && t->addr + t->bytes > cap)
             return verr(V, t->line, 1,
                         "%s overflow: tensor '%s' ends at byte %llu of each partition; the "
@@ -230,6 +237,56 @@ static trn_status not_both_psum(vctx *V, const trn_operand *a, const trn_operand
 }
 
 /* ---- instruction-specific rules -------------------------------------------------------- */
+
+/* The src of an indirect dma_copy (src_index given): its rows are picked at run time, so it
+ * is not the same shape as dst (gather_rules checks it instead). */
+static int is_gather_src(vctx *V, const trn_operand *o) {
+    return V->in->op == TRN_OP_DMA_COPY && !strcmp(spec(V, o)->key, "src") &&
+           arg(V, "src_index") != NULL;
+}
+
+/* dma_copy with src_index: a software-DGE gather of rows of an HBM src into the partitions of
+ * an SBUF dst (docs/semantics.md, DMA). */
+static trn_status gather_rules(vctx *V) {
+    const trn_operand *d = arg(V, "dst"), *s = arg(V, "src"), *ix = arg(V, "src_index");
+    const trn_tensor *st = tens(V, s), *dt = tens(V, d);
+    if (V->in->engine != TRN_ENGINE_POOL)
+        return IERR("dma_copy with src_index (an indirect gather) needs software DGE: its "
+                    "descriptors are made at run time from the indices, so issue it from "
+                    "GpSimd with engine=gpsimd (engine is %s)",
+                    trn_engine_name(V->in->engine));
+    const trn_operand *dg = arg(V, "dge_mode");
+    if (dg && dg->u.i != TRN_DGE_SWDGE && dg->u.i != TRN_DGE_UNKNOWN)
+        return OERR(dg, "dma_copy with src_index gathers through software DGE: dge_mode must "
+                        "be swdge or left out");
+    if (st->mem != TRN_MEM_HBM)
+        return OERR(s,
+                    "src of a dma_copy with src_index must be an HBM tensor (its first "
+                    "dimension is indexed), '%s' is in %s",
+                    st->name, trn_mem_name(st->mem));
+    if (dt->mem != TRN_MEM_SBUF)
+        return OERR(d,
+                    "dst of a dma_copy with src_index must be in sbuf (partition p receives "
+                    "row src_index[p]), '%s' is in %s",
+                    dt->name, trn_mem_name(dt->mem));
+    if (s->u.ap.sel[0].index)
+        return OERR(s,
+                    "src '%s' of a dma_copy with src_index must keep its first dimension "
+                    "(a slice, not an index): that dimension is the one indexed",
+                    st->name);
+    const trn_ap *ia = &ix->u.ap, *da = &d->u.ap;
+    if (ia->part_count != da->part_count || trn_ap_free_elems(ia) != 1)
+        return OERR(ix,
+                    "src_index '%s' must be a [%u, 1] tile (one row index per partition of "
+                    "dst), it is %u x %lld",
+                    tens(V, ix)->name, da->part_count, ia->part_count,
+                    (long long)trn_ap_free_elems(ia));
+    int64_t rows = s->u.ap.sel[0].num, row = rows > 0 ? trn_ap_elems(&s->u.ap) / rows : 0;
+    if (trn_ap_free_elems(da) != row)
+        return OERR(d, "dst '%s' has %lld elements per partition, one row of src '%s' has %lld",
+                    dt->name, (long long)trn_ap_free_elems(da), st->name, (long long)row);
+    return TRN_OK;
+}
 
 static int is_fp8(trn_dtype d) {
     return d == TRN_DTYPE_FP8_E4M3 || d == TRN_DTYPE_FP8_E5M2 || d == TRN_DTYPE_FP8_E4M3_LEGACY;
@@ -485,7 +542,7 @@ static trn_status specific(vctx *V) {
         const trn_operand *dg = arg(V, "dge_mode");
         if (dg && dg->u.i == TRN_DGE_HWDGE && v < 3)
             return OERR(dg, "dge_mode=hwdge needs NeuronCore-v3 or newer");
-        return TRN_OK;
+        return arg(V, "src_index") ? gather_rules(V) : TRN_OK;
     }
     case TRN_OP_DMA_TRANSPOSE: {
         const trn_tensor *b = tens(V, arg(V, "src"));
@@ -528,7 +585,7 @@ static trn_status instruction(vctx *V) {
         const trn_operand *o = &V->p->args[in->arg0 + i];
         const trn_isa_arg *s = spec(V, o);
         if (!is_ap(o)) continue;
-        if ((s->flags & TRN_ARGF_SAME) && dst && o != dst)
+        if ((s->flags & TRN_ARGF_SAME) && dst && o != dst && !is_gather_src(V, o))
             TRY(same_shape(V, o, dst));
         else if ((s->kind == TRN_ARG_SCALAR && !(s->flags & TRN_ARGF_SAME)) ||
                  (s->flags & TRN_ARGF_VECTOR))

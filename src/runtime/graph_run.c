@@ -13,7 +13,7 @@
 #include "trnsim/graph.h"
 
 /* A resident HBM image: a LINEAR weight's columns (packed into the kernel's w layout, with
- * its bias) written once into the image of one per-core program and kept. */
+ * its bias), or an EMBED table, written once into the image of one per-core program and kept. */
 typedef struct resident {
     char *key; /* weight, expert, columns, the program's shape */
     rk_res *res;
@@ -152,8 +152,8 @@ typedef struct linw {
     int64_t k, n;
 } linw;
 
-/* The resident image of piece pc of a LINEAR with weight lw: found, or made (its columns
- * packed, written once). */
+/* The resident image of piece pc of a LINEAR with weight lw (or of an EMBED with its table as
+ * lw, [k rows, n columns] IN_OUT): found, or made (its columns packed, written once). */
 static trn_status resident_of(stepctx *sc, const linw *lw, const rk_piece *pc, rk_res **out) {
     trn_run *r = sc->r;
     const rk_op *op = &pc->op;
@@ -174,7 +174,8 @@ static trn_status resident_of(stepctx *sc, const linw *lw, const rk_piece *pc, r
         r->rs = nr, r->caprs = cap;
     }
     int64_t k = lw->k, n = lw->n, w = j1 - j0;
-    size_t nws = 0, nw = rk_packed_elems(op->prec, k, w, &nws);
+    int emb = op->kind == RK_EMBED; /* an EMBED table: bound as it is, "table" [k, n] */
+    size_t nws = 0, nw = emb ? 1 : rk_packed_elems(op->prec, k, w, &nws);
     double *kn = malloc((size_t)(k * w) * sizeof *kn), *pw = calloc(nw, sizeof *pw);
     double *ws = nws ? calloc(nws, sizeof *ws) : NULL;
     double *b = op->bias ? malloc((size_t)w * sizeof *b) : NULL;
@@ -188,8 +189,9 @@ static trn_status resident_of(stepctx *sc, const linw *lw, const rk_piece *pc, r
                 kn[i * w + j] =
                     lw->lay == TRN_LAYOUT_IN_OUT ? lw->W[i * n + j0 + j] : lw->W[(j0 + j) * k + i];
         for (int64_t j = 0; b && j < w; j++) b[j] = lw->bias[j0 + j];
-        s = rk_pack(op->prec, kn, k, w, pw, ws, sc->err);
+        if (!emb) s = rk_pack(op->prec, kn, k, w, pw, ws, sc->err);
         rk_bind wb[3] = {{"w", pw, nw}};
+        if (emb) wb[0] = (rk_bind){"table", kn, (size_t)(k * w)};
         int nb = 1;
         if (nws) wb[nb++] = (rk_bind){"ws", ws, nws};
         if (op->bias) wb[nb++] = (rk_bind){"b", b, (size_t)w};
@@ -304,22 +306,46 @@ static float *F_(const stepctx *sc, int i) {
     return sc->buf && i >= 0 ? (float *)sc->buf[i] : NULL;
 }
 
-/* Can ATTENTION op o run in the lowered kernel (and time it)? 1: chip, 2: time only (approx),
- * 0: neither. *L gets the keys the kernel is timed with. */
+/* Can ATTENTION op o run in the lowered kernel (sinks, sliding window and score scale
+ * included)? 1: chip, 0: no (host). *L gets the keys the kernel reads: the context, or under a
+ * window only its last T - 1 + window keys (all that the step's queries see). */
 static int attn_route(const trn_gop *o, int64_t T, int64_t *L) {
     int64_t ctx = o->pos0 + T, D = o->head_dim;
-    int sinks = o->nin > 5 && o->in[5] >= 0;
-    int timable = D >= 1 && D <= 128 && (T > 1 || o->heads / o->kv_heads <= 128);
-    if (!timable) return 0;
-    int exact = fabs(o->scale * sqrt((double)D) - 1.0) < 1e-9;
-    int win = o->window > 0 && o->window < ctx;
-    *L = ctx;
-    if (!sinks && !win && exact) return 1;
-    if (win && T == 1) *L = o->window;
-    return 2;
+    *L = o->window > 0 && T - 1 + o->window < ctx ? T - 1 + o->window : ctx;
+    return D >= 1 && D <= 128 && (T > 1 || o->heads / o->kv_heads <= 128);
+}
+
+/* EMBED (ids: the step's tokens) and POS_EMBED (ids pos0 .. pos0 + T - 1, made here) on the
+ * chip: the lowered row gather, split by tokens, the table resident in each piece's HBM image
+ * (written once, rounded to bf16 by the core's write like every weight: exact for a bf16
+ * checkpoint). The ids travel as floats, exact below 2^24. */
+static trn_status embed_op(stepctx *sc, int i, trn_run_opprof *p) {
+    const trn_gop *o = &sc->g->ops[i];
+    int pos = o->kind == TRN_GOP_POS_EMBED, ti = o->in[pos ? 0 : 1];
+    const trn_gtensor *tab = T_(sc, ti), *y = T_(sc, o->out[0]);
+    int64_t V = tab->shape[0], H = tab->shape[tab->rank - 1], T = trn_gtensor_elems(y) / H;
+    rk_op op = row_op(RK_EMBED, T, H);
+    op.k = V;
+    if (!sc->buf) return launch(sc, &op, NULL, 0, NULL, NULL, p);
+    if (V > (1 << 24) || o->pos0 + T > (1 << 24))
+        return trn_err_set(sc->err, TRN_E_UNSUPPORTED,
+                           "run: %s: %lld table rows (the runner passes ids as floats, exact "
+                           "below 2^24)",
+                           tab->name, (long long)V);
+    float *ids = malloc((size_t)T * sizeof *ids);
+    if (!ids) return trn_err_set(sc->err, TRN_E_NOMEM, "run: out of memory");
+    const int32_t *tok = pos ? NULL : (const int32_t *)sc->buf[o->in[0]];
+    for (int64_t t = 0; t < T; t++) ids[t] = (float)(pos ? o->pos0 + t : (int64_t)tok[t]);
+    linw lw = {tab->name, -1, F_(sc, ti), NULL, TRN_LAYOUT_IN_OUT, V, H};
+    mat in[1] = {{"ids", ids, T, 1, 1, 0}};
+    mat out = {"y", F_(sc, o->out[0]), T, H, 1, 0};
+    trn_status s = launch(sc, &op, in, 1, &out, &lw, p);
+    free(ids);
+    return s;
 }
 
 static trn_status moe_experts(stepctx *sc, int i, trn_run_opprof *p);
+static trn_status moe_router(stepctx *sc, int i, trn_run_opprof *p);
 
 static trn_status exec_op(stepctx *sc, int i, trn_run_opprof *p) {
     const trn_graph *g = sc->g;
@@ -409,41 +435,167 @@ static trn_status exec_op(stepctx *sc, int i, trn_run_opprof *p) {
     }
     case TRN_GOP_ATTENTION: {
         int64_t L = 0, KW = o->kv_heads * o->head_dim;
-        int route = attn_route(o, Tk, &L);
+        (void)attn_route(o, Tk, &L); /* 1 here: route() sent the others to the host */
         rk_op op = row_op(RK_ATTENTION, Tk, 0);
         op.heads = o->heads, op.kv_heads = o->kv_heads, op.head_dim = o->head_dim;
         op.q_len = Tk, op.kv_len = L < Tk ? Tk : L;
-        if (route != 1) { /* approx: numerics on the host, the kernel's time */
-            trn_status s = sc->buf ? trn_ref_op(g, i, sc->buf, sc->err) : TRN_OK;
-            if (s != TRN_OK) return s;
-            return launch(sc, &op, NULL, 0, NULL, NULL, p);
-        }
+        /* the window when it hides keys of the ones read, the sinks (GPT-OSS), the scale when
+         * not 1 / sqrt(d) (the kernel's default, kept exact) */
+        int has_sinks = o->nin > 5 && o->in[5] >= 0;
+        op.window = o->window > 0 && o->window < op.kv_len ? o->window : 0;
+        op.sinks = has_sinks;
+        op.scale = fabs(o->scale * sqrt((double)o->head_dim) - 1.0) < 1e-9 ? 0 : o->scale;
         if (!sc->buf) return launch(sc, &op, NULL, 0, NULL, NULL, p);
         float *kc = F_(sc, o->in[3]), *vc = F_(sc, o->in[4]);
         memcpy(kc + o->pos0 * KW, F_(sc, o->in[1]), (size_t)(Tk * KW) * sizeof(float));
         memcpy(vc + o->pos0 * KW, F_(sc, o->in[2]), (size_t)(Tk * KW) * sizeof(float));
-        /* split by kv heads: each core its heads' columns of q, k, v and o */
+        /* split by kv heads: each core its heads' columns of q, k, v, o and the sinks; k and v
+         * the last L rows of the cache (under a window the keys before are never seen) */
         int64_t D = o->head_dim, QW = o->heads * D, G = o->heads / o->kv_heads;
-        mat in[3] = {{"q", F_(sc, o->in[0]), Tk, QW, 0, G * D},
-                     {"k", kc, L, KW, 0, D},
-                     {"v", vc, L, KW, 0, D}};
+        int64_t k0 = (o->pos0 + Tk - L) * KW;
+        mat in[4] = {{"q", F_(sc, o->in[0]), Tk, QW, 0, G * D},
+                     {"k", kc + k0, L, KW, 0, D},
+                     {"v", vc + k0, L, KW, 0, D},
+                     {"sinks", has_sinks ? F_(sc, o->in[5]) : NULL, 1, o->heads, 0, G}};
         mat out = {"o", yb, Tk, QW, 0, G * D};
-        return launch(sc, &op, in, 3, &out, NULL, p);
+        return launch(sc, &op, in, has_sinks ? 4 : 3, &out, NULL, p);
     }
+    case TRN_GOP_GELU:
+    case TRN_GOP_GELU_TANH:
+    case TRN_GOP_SILU: { /* an activation its LINEAR could not take (route's fuse rule) */
+        rk_op op = row_op(RK_ACT, (int64_t)(ny / (size_t)n), n);
+        op.act = o->kind == TRN_GOP_GELU        ? RK_ACT_GELU
+                 : o->kind == TRN_GOP_GELU_TANH ? RK_ACT_GELU_TANH
+                                                : RK_ACT_SILU;
+        const char *nm[1] = {"x"};
+        const float *d[1] = {F_(sc, o->in[0])};
+        size_t c[1] = {ny};
+        return rowop(sc, p, &op, 1, nm, d, c, yb, ny);
+    }
+    case TRN_GOP_SWIGLU_OAI: { /* x [m, 2n], gate and up interleaved -> y [m, n] */
+        rk_op op = row_op(RK_GLU_OAI, (int64_t)(ny / (size_t)n), n);
+        op.alpha = o->alpha, op.limit = o->limit;
+        const char *nm[1] = {"x"};
+        const float *d[1] = {F_(sc, o->in[0])};
+        size_t c[1] = {2 * ny};
+        return rowop(sc, p, &op, 1, nm, d, c, yb, ny);
+    }
+    case TRN_GOP_MOE_ROUTER: return moe_router(sc, i, p);
     case TRN_GOP_MOE_EXPERTS: return moe_experts(sc, i, p);
+    case TRN_GOP_EMBED:
+    case TRN_GOP_POS_EMBED: return embed_op(sc, i, p);
     default:
         return trn_err_set(sc->err, TRN_E_UNSUPPORTED, "run: op %s has no route",
                            trn_op_name(o->kind));
     }
 }
 
-static float sigm(float x) {
-    return 1.0f / (1.0f + expf(-x));
+/* The profile of one launch (rk_time's figures) added to op profile p. */
+static void prof_add(trn_run_opprof *p, const rk_prof *pr) {
+    p->launches++;
+    p->time_ns += pr->time_ns;
+    p->flops += pr->flops;
+    p->mfu_ns += pr->pe_mfu * pr->time_ns;
+    p->hbm_bytes += pr->hbm_bytes;
+    if (pr->time_ns > p->bound_ns) p->bound_ns = pr->time_ns, p->bound = pr->bound;
 }
 
-/* MOE_EXPERTS: the tokens routed to each expert gathered (host), its MLP as chip kernels
- * (Mixtral: gate, up, SWIGLU, down; GPT-OSS: gate_up with bias, the clamped GLU on the host,
- * down with bias), the weighted combine on the host. Timing-only: balanced routing. */
+/* The ROUTER kernel on logits lg [m, n] (f32; NULL in timing-only mode): split by token rows
+ * over the cores (rk_split), timed together, each piece run on its rows; the expert ids and
+ * gating weights [m, topk] written into ids and wts. */
+static trn_status router_launch(stepctx *sc, const rk_op *op, const float *lg, int32_t *ids,
+                                float *wts, trn_run_opprof *p) {
+    trn_run *r = sc->r;
+    rk_piece pcs[64];
+    int cores = r->o.cores > 1 ? r->o.cores : 1;
+    int np = rk_split(op, cores > 64 ? 64 : cores, pcs);
+    rk_prof pr;
+    trn_status s = rk_time(r->rt, pcs, np, &pr, sc->err);
+    int64_t N = op->n, K = op->topk;
+    for (int q = 0; q < np && s == TRN_OK && lg; q++) {
+        int64_t r0 = pcs[q].lo, nr = pcs[q].hi - pcs[q].lo;
+        double *x = malloc((size_t)(nr * N) * sizeof *x), *id = malloc((size_t)(nr * K) * 8),
+               *w = malloc((size_t)(nr * K) * 8);
+        if (!x || !id || !w) {
+            s = trn_err_set(sc->err, TRN_E_NOMEM, "run: out of memory");
+        } else {
+            for (int64_t j = 0; j < nr * N; j++) x[j] = lg[r0 * N + j];
+            rk_bind b[1] = {{"x", x, (size_t)(nr * N)}};
+            rk_bind ob[2] = {{"ids", id, (size_t)(nr * K)}, {"w", w, (size_t)(nr * K)}};
+            s = rk_run(r->rt, &pcs[q].op, NULL, b, 1, ob, 2, sc->err);
+            for (int64_t j = 0; s == TRN_OK && j < nr * K; j++)
+                ids[r0 * K + j] = (int32_t)id[j], wts[r0 * K + j] = (float)w[j];
+        }
+        free(x), free(id), free(w);
+    }
+    if (s != TRN_OK) return trn_err_prefix(sc->err, "%s: ", p->name);
+    prof_add(p, &pr);
+    return TRN_OK;
+}
+
+/* MOE_ROUTER on the chip: the router LINEAR (its weight resident, its bias if any) with f32
+ * logits, so that the routing sees no bf16 rounding of them, then the ROUTER kernel (gating
+ * and top-k) on those logits. The router's LINEAR stays bf16 in every run precision (HF's
+ * MXFP4 checkpoints quantize only the experts). The logits are shown to on_op as
+ * "<ids name>.logits" before the ids (the routing can be checked against them). */
+static trn_status moe_router(stepctx *sc, int i, trn_run_opprof *p) {
+    const trn_gop *o = &sc->g->ops[i];
+    const trn_gtensor *x = T_(sc, o->in[0]), *w = T_(sc, o->in[1]);
+    int io = w->layout == TRN_LAYOUT_IN_OUT;
+    int64_t T = x->shape[0], H = x->shape[1], E = io ? w->shape[1] : w->shape[0];
+    int hb = o->nin > 2 && o->in[2] >= 0;
+    rk_op lo = {0};
+    lo.kind = RK_LINEAR, lo.m = T, lo.k = H, lo.n = E, lo.f32_out = 1, lo.bias = hb;
+    lo.act = RK_ACT_COPY, lo.prec = 0; /* trn_precision BF16 */
+    rk_op ro = row_op(RK_ROUTER, T, E);
+    ro.topk = o->k, ro.gating = (int)o->gating, ro.f32_out = 1;
+    if (!sc->buf) {
+        trn_status s = launch(sc, &lo, NULL, 0, NULL, NULL, p);
+        return s == TRN_OK ? router_launch(sc, &ro, NULL, NULL, NULL, p) : s;
+    }
+    float *lg = malloc((size_t)(T * E) * sizeof *lg);
+    if (!lg) return trn_err_set(sc->err, TRN_E_NOMEM, "run: out of memory");
+    linw lw = {w->name, -1, F_(sc, o->in[1]), hb ? F_(sc, o->in[2]) : NULL, w->layout, H, E};
+    mat in[1] = {{"x", F_(sc, o->in[0]), T, H, 1, 0}};
+    mat out = {"y", lg, T, E, 1, 1};
+    trn_status s = launch(sc, &lo, in, 1, &out, &lw, p);
+    if (s == TRN_OK && sc->r->o.on_op) {
+        char nm[TRN_GRAPH_NAME_MAX + 8];
+        snprintf(nm, sizeof nm, "%s.logits", T_(sc, o->out[0])->name);
+        sc->r->o.on_op(sc->r->o.on_op_ctx, nm, lg, T * E);
+    }
+    if (s == TRN_OK)
+        s = router_launch(sc, &ro, lg, (int32_t *)sc->buf[o->out[0]], F_(sc, o->out[1]), p);
+    free(lg);
+    return s;
+}
+
+/* One row gather on the chip (the EMBED kernel, table not resident): y[r] = table[idx[r]] for
+ * r < m, table [rows, n] and y [m, n] host FP32 (NULL in timing-only mode), idx exact in FP32. */
+static trn_status gather(stepctx *sc, trn_run_opprof *p, const float *idx, int64_t m,
+                         const float *table, int64_t rows, int64_t n, float *y) {
+    rk_op op = row_op(RK_EMBED, m, n);
+    op.k = rows;
+    if (!sc->buf) return launch(sc, &op, NULL, 0, NULL, NULL, p);
+    mat in[2] = {{"ids", (float *)idx, m, 1, 1, 0}, {"table", (float *)table, rows, n, 0, 0}};
+    mat out = {"y", y, m, n, 1, 0};
+    return launch(sc, &op, in, 2, &out, NULL, p);
+}
+
+/* MOE_EXPERTS on the chip, every data movement a kernel. The T k (token, slot) assignments
+ * sorted by expert (stable: token order within an expert; host index arithmetic) give
+ *   1. dispatch: one row gather (EMBED kernel) of x [T, H] into XS [T k, H], expert e's tokens
+ *      in rows off_e .. off_e + c_e - 1;
+ *   2. per expert its MLP on its rows of XS (Mixtral: gate, up, SWIGLU, down; GPT-OSS: gate_up
+ *      with bias, the clamped GLU (GLU_OAI), down with bias) into the same rows of OS;
+ *   3. un-dispatch: one row gather of OS into D [k, T, H], D_j[t] the output of token t's j-th
+ *      expert;
+ *   4. combine: y = w_0 D_0 (MUL), y = y + w_j D_j (MUL, ADD) for j = 1 .. k-1, w_j the
+ *      routing weight of slot j broadcast along the row (a host expansion: the MUL reads it
+ *      as a [T, H] tensor, so its time counts T H weight elements where a dedicated kernel
+ *      would read T). Rounding as HF's bf16 combine: the weights, each product and each
+ *      partial sum in bf16.
+ * Timing-only: balanced routing (ceil(T k / E) rows on each of min(E, T k) experts). */
 static trn_status moe_experts(stepctx *sc, int i, trn_run_opprof *p) {
     const trn_graph *g = sc->g;
     const trn_gop *o = &g->ops[i];
@@ -451,8 +603,11 @@ static trn_status moe_experts(stepctx *sc, int i, trn_run_opprof *p) {
     int64_t T = x->shape[0], H = x->shape[1], K = o->k, E = w1->shape[0];
     int oai = o->expert == TRN_EXPERT_OAI;
     int64_t I = oai ? w1->shape[2] / 2 : w1->shape[1], A = T * K;
-    int64_t *cnt = calloc((size_t)E, sizeof *cnt);
-    if (!cnt) return trn_err_set(sc->err, TRN_E_NOMEM, "run: out of memory");
+    int64_t *cnt = calloc((size_t)E, sizeof *cnt), *off = calloc((size_t)E + 1, sizeof *off);
+    if (!cnt || !off) {
+        free(cnt), free(off);
+        return trn_err_set(sc->err, TRN_E_NOMEM, "run: out of memory");
+    }
     const int32_t *ids = sc->buf ? (const int32_t *)sc->buf[o->in[1]] : NULL;
     const float *wts = F_(sc, o->in[2]);
     if (ids) {
@@ -461,22 +616,39 @@ static trn_status moe_experts(stepctx *sc, int i, trn_run_opprof *p) {
         int64_t act = A < E ? A : E, per = A >= E ? cdiv(A, E) : 1;
         for (int64_t e = 0; e < act; e++) cnt[e] = per;
     }
+    for (int64_t e = 0; e < E; e++) off[e + 1] = off[e] + cnt[e];
+    int64_t AS = off[E]; /* rows of XS, OS: A (balanced: up to E - 1 more) */
     float *y = F_(sc, o->out[0]);
-    if (y) memset(y, 0, (size_t)(T * H) * sizeof *y);
+    float *xs = NULL, *os = NULL, *ga = NULL, *ua = NULL, *sa = NULL, *wb = NULL, *i1 = NULL,
+          *i2 = NULL;
+    int64_t *fill = NULL;
+    trn_status s = TRN_OK;
     int64_t mx = 0;
     for (int64_t e = 0; e < E; e++) mx = cnt[e] > mx ? cnt[e] : mx;
-    float *xe = NULL, *ga = NULL, *ua = NULL, *sa = NULL, *d = NULL, *wt = NULL;
-    int64_t *tok = NULL;
-    trn_status s = TRN_OK;
     if (sc->buf) {
-        size_t c = (size_t)(mx ? mx : 1);
-        xe = malloc(c * (size_t)H * sizeof *xe), ga = malloc(c * (size_t)(2 * I) * sizeof *ga);
-        ua = malloc(c * (size_t)I * sizeof *ua), sa = malloc(c * (size_t)I * sizeof *sa);
-        d = malloc(c * (size_t)H * sizeof *d), wt = malloc(c * sizeof *wt);
-        tok = malloc(c * sizeof *tok);
-        if (!xe || !ga || !ua || !sa || !d || !wt || !tok)
+        size_t c = (size_t)(mx ? mx : 1), ah = (size_t)(A * H);
+        xs = malloc(ah * sizeof *xs), os = malloc(ah * sizeof *os);
+        ga = malloc(c * (size_t)(2 * I) * sizeof *ga), ua = malloc(c * (size_t)I * sizeof *ua);
+        sa = malloc(c * (size_t)I * sizeof *sa), wb = malloc(ah * sizeof *wb);
+        i1 = malloc((size_t)A * sizeof *i1), i2 = malloc((size_t)A * sizeof *i2);
+        fill = calloc((size_t)E, sizeof *fill);
+        if (!xs || !os || !ga || !ua || !sa || !wb || !i1 || !i2 || !fill)
             s = trn_err_set(sc->err, TRN_E_NOMEM, "run: out of memory");
+        else if (T > (1 << 24) / (K > 0 ? K : 1))
+            s = trn_err_set(sc->err, TRN_E_UNSUPPORTED,
+                            "run: %s: %lld token slots (the runner passes gather indices as "
+                            "floats, exact below 2^24)",
+                            p->name, (long long)A);
+        /* assignment a = t K + j goes to row off[e] + (its rank among e's) of XS; i1: the
+         * token of each XS row; i2[j T + t]: the OS row of token t's slot j */
+        for (int64_t a = 0; s == TRN_OK && a < A; a++) {
+            int64_t e = ids[a], r = off[e] + fill[e]++;
+            i1[r] = (float)(a / K);
+            i2[a % K * T + a / K] = (float)r;
+            for (int64_t h = 0; h < H; h++) wb[(a % K * T + a / K) * H + h] = wts[a];
+        }
     }
+    if (s == TRN_OK) s = gather(sc, p, i1, AS, F_(sc, o->in[0]), T, H, xs);
     const char *n3 = T_(sc, o->in[3])->name, *n4 = T_(sc, o->in[4])->name,
                *n5 = T_(sc, o->in[5])->name;
     const float *W3 = F_(sc, o->in[3]), *W4 = F_(sc, o->in[4]), *W5 = F_(sc, o->in[5]);
@@ -484,15 +656,7 @@ static trn_status moe_experts(stepctx *sc, int i, trn_run_opprof *p) {
     for (int64_t e = 0; e < E && s == TRN_OK; e++) {
         int64_t c = cnt[e];
         if (!c) continue;
-        if (sc->buf) {
-            int64_t r = 0;
-            for (int64_t j = 0; j < A; j++)
-                if (ids[j] == e) {
-                    tok[r] = j / K, wt[r] = wts[j];
-                    memcpy(xe + r * H, F_(sc, o->in[0]) + tok[r] * H, (size_t)H * sizeof *xe);
-                    r++;
-                }
-        }
+        float *xe = xs ? xs + off[e] * H : NULL, *d = os ? os + off[e] * H : NULL;
         int fe = (int)e;
         if (!oai) { /* w1, w3 [E, I, H], w2 [E, H, I], all OUT_IN */
             s = linear(sc, p, xe, c, H, I, n3, fe, W3 ? W3 + e * I * H : NULL, TRN_LAYOUT_OUT_IN,
@@ -513,25 +677,37 @@ static trn_status moe_experts(stepctx *sc, int i, trn_run_opprof *p) {
         } else { /* gate_up [E, H, 2I] + bias [E, 2I], down [E, I, H] + bias [E, H], IN_OUT */
             s = linear(sc, p, xe, c, H, 2 * I, n3, fe, W3 ? W3 + e * H * 2 * I : NULL,
                        TRN_LAYOUT_IN_OUT, W4 ? W4 + e * 2 * I : NULL, 1, RK_ACT_COPY, 0, ga);
-            if (s == TRN_OK && sc->buf) {
-                float al = (float)o->alpha, li = (float)o->limit;
-                for (int64_t r = 0; r < c; r++)
-                    for (int64_t j = 0; j < I; j++) {
-                        float gg = ga[r * 2 * I + 2 * j], uu = ga[r * 2 * I + 2 * j + 1];
-                        gg = gg > li ? li : gg;
-                        uu = uu > li ? li : uu < -li ? -li : uu;
-                        sa[r * I + j] = (uu + 1.0f) * (gg * sigm(al * gg));
-                    }
+            if (s == TRN_OK) {
+                rk_op op = row_op(RK_GLU_OAI, c, I);
+                op.alpha = o->alpha, op.limit = o->limit;
+                const char *nm[1] = {"x"};
+                const float *dd[1] = {ga};
+                size_t cc[1] = {(size_t)(c * 2 * I)};
+                s = rowop(sc, p, &op, 1, nm, dd, cc, sa, (size_t)(c * I));
             }
             if (s == TRN_OK)
                 s = linear(sc, p, sa, c, I, H, n5, fe, W5 ? W5 + e * I * H : NULL,
                            TRN_LAYOUT_IN_OUT, W6 ? W6 + e * H : NULL, 1, RK_ACT_COPY, 0, d);
         }
-        if (s == TRN_OK && sc->buf)
-            for (int64_t r = 0; r < c; r++)
-                for (int64_t h = 0; h < H; h++) y[tok[r] * H + h] += wt[r] * d[r * H + h];
     }
-    free(cnt), free(xe), free(ga), free(ua), free(sa), free(d), free(wt), free(tok);
+    /* un-dispatch into D (XS's buffer, free again), then the combine slot by slot */
+    if (s == TRN_OK) s = gather(sc, p, i2, A, os, AS, H, xs);
+    size_t th = (size_t)(T * H);
+    for (int64_t j = 0; j < K && s == TRN_OK; j++) {
+        rk_op op = row_op(RK_MUL, T, H);
+        const char *nm[2] = {"a", "b"};
+        float *dj = xs ? xs + (size_t)j * th : NULL;
+        const float *dd[2] = {wb ? wb + (size_t)j * th : NULL, dj};
+        size_t cc[2] = {th, th};
+        s = rowop(sc, p, &op, 2, nm, dd, cc, j == 0 ? y : dj, th); /* w_j D_j into D_j */
+        if (s == TRN_OK && j > 0) {
+            rk_op ad = row_op(RK_ADD, T, H);
+            const float *da[2] = {y, dj};
+            s = rowop(sc, p, &ad, 2, nm, da, cc, y, th);
+        }
+    }
+    free(cnt), free(off), free(xs), free(os), free(ga), free(ua), free(sa), free(wb), free(i1),
+        free(i2), free(fill);
     return s;
 }
 
@@ -578,10 +754,17 @@ static void route(stepctx *sc) {
         case TRN_GOP_MUL:
         case TRN_GOP_SWIGLU:
         case TRN_GOP_ROPE:
-        case TRN_GOP_MOE_EXPERTS: sc->where[i] = TRN_RUN_CHIP; break;
+        case TRN_GOP_GELU:
+        case TRN_GOP_GELU_TANH:
+        case TRN_GOP_SILU:
+        case TRN_GOP_SWIGLU_OAI:
+        case TRN_GOP_MOE_ROUTER:
+        case TRN_GOP_MOE_EXPERTS:
+        case TRN_GOP_EMBED:
+        case TRN_GOP_POS_EMBED: sc->where[i] = TRN_RUN_CHIP; break;
         case TRN_GOP_ATTENTION: {
             int a = attn_route(o, g->step.tokens, &L);
-            sc->where[i] = a == 1 ? TRN_RUN_CHIP : a == 2 ? TRN_RUN_APPROX : TRN_RUN_HOST;
+            sc->where[i] = a == 1 ? TRN_RUN_CHIP : TRN_RUN_HOST;
             break;
         }
         default: sc->where[i] = TRN_RUN_HOST; break;

@@ -23,7 +23,8 @@ static trn_lower_op lower_of(const rk_op *k) {
                                         TRN_ACT_SILU};
     trn_lower_op op = {0};
     op.kind = kinds[k->kind];
-    op.dtype = TRN_DTYPE_BF16;
+    /* the router reads the f32 logits of its LINEAR (routing not disturbed by a bf16 rounding) */
+    op.dtype = k->kind == RK_ROUTER ? TRN_DTYPE_F32 : TRN_DTYPE_BF16;
     op.out_dtype = k->f32_out ? TRN_DTYPE_F32 : TRN_DTYPE_BF16;
     op.m = k->m, op.k = k->k, op.n = k->n;
     op.prec = (trn_precision)k->prec;
@@ -51,7 +52,7 @@ int rk_split(const rk_op *op, int cores, rk_piece *pc) {
         }
     } else if (op->kind == RK_ATTENTION) {
         ax = RK_AX_HEADS, total = op->kv_heads, size = cdiv(op->kv_heads, c);
-    } else {
+    } else { /* row ops, and EMBED by tokens (each core gathers its rows from the whole table) */
         total = op->m, size = cdiv(op->m, c);
     }
     if (size < 1) size = 1;

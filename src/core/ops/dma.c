@@ -4,8 +4,13 @@
  * goes to element i of dst. Same dtype: the bytes are copied exactly. Different dtypes: src -> FP32
  * -> dst with the run's rounding.
  *
+ * dma_copy with src_index is the indirect (software DGE) gather: partition p of dst (SBUF)
+ * receives row src_index[p] of src (HBM), counted inside the slice written for src's first
+ * dimension, its other dimensions as written; an index outside that slice is an illegal operand
+ * (oob_mode=error) or leaves partition p untouched (oob_mode=skip).
+ *
  * Deliberately left out: the queues, descriptors and bandwidth (the timing model's), indirect
- * (DGE gather/scatter) addressing, and sendrecv (it needs a second core). */
+ * scatter (an indexed dst), and sendrecv (it needs a second core). */
 #include "core_impl.h"
 
 /* Copies n flat codes of view s into view d (both already resolved). */
@@ -29,7 +34,60 @@ static trn_status move(trn_core *c, const core_view *d, const core_view *s) {
     return TRN_OK;
 }
 
+/* The row index held by code `code` of an integer index tile of dtype t (signed types sign
+ * extended, unsigned ones zero extended). */
+static int64_t index_value(trn_dtype t, uint32_t code) {
+    if (t == TRN_DTYPE_UINT8 || t == TRN_DTYPE_UINT16 || t == TRN_DTYPE_UINT32)
+        return (int64_t)code;
+    return (int64_t)(int32_t)core_int_bits(t, code);
+}
+
+/* dma_copy with src_index: one row of src per partition of dst, each moved as a dma_copy of
+ * that row (so casts round as dma_copy's do). Only the rows gathered are read. */
+static trn_status gather(trn_core *c, const trn_instr *in, const trn_operand *ix) {
+    core_view d, iv;
+    trn_status st = core_view_arg(c, in, "dst", &d);
+    if (st == TRN_OK) st = core_view_of(c, ix, "src_index", &iv);
+    if (st != TRN_OK) return st;
+    const trn_operand *so = core_arg(c, in, "src");
+    if (!so || so->kind != TRN_ARG_AP_IN || so->u.ap.tensor < 0 ||
+        so->u.ap.tensor >= c->p->ntensors)
+        return core_fault(c, TRN_E_FAULT, "illegal operand: src of the gather is not a tensor");
+    const trn_tensor *t = &c->p->tensors[so->u.ap.tensor];
+    const trn_sel s0 = so->u.ap.sel[0];
+    if (t->mem != TRN_MEM_HBM || d.t->mem == TRN_MEM_HBM || s0.index || iv.P != d.P || iv.F != 1 ||
+        !trn_dtype_is_int(iv.t->dtype))
+        return core_fault(c, TRN_E_FAULT,
+                          "illegal operand: a gather takes an HBM src with a sliced first "
+                          "dimension, an on-chip dst and an integer [P, 1] src_index");
+    uint32_t *codes = core_tmp(c, (size_t)iv.P * sizeof *codes);
+    if (!codes) return TRN_E_NOMEM;
+    if ((st = core_load_codes(c, &iv, codes)) != TRN_OK) return st;
+    int skip = core_arg_int(c, in, "oob_mode", TRN_OOB_ERROR) == TRN_OOB_SKIP;
+    for (uint32_t p = 0; p < d.P; p++) {
+        int64_t r = index_value(iv.t->dtype, codes[p]);
+        if (r < 0 || r >= s0.num) {
+            if (skip) continue;
+            return core_fault(c, TRN_E_FAULT,
+                              "illegal operand: src_index '%s' [partition %u] = %lld: row %lld "
+                              "lies outside src '%s' (rows 0..%d of its first dimension)",
+                              iv.t->name, iv.p0 + p, (long long)r, (long long)r, t->name,
+                              (int)s0.num - 1);
+        }
+        trn_operand row = *so;
+        row.u.ap.sel[0] = (trn_sel){(int32_t)(s0.start + r * s0.step), 1, 1, 0};
+        trn_ap_resolve(&row.u.ap, t);
+        core_view sv, dv = d;
+        if ((st = core_view_of(c, &row, "src", &sv)) != TRN_OK) return st;
+        dv.p0 = d.p0 + p, dv.P = 1;
+        if ((st = move(c, &dv, &sv)) != TRN_OK) return st;
+    }
+    return TRN_OK;
+}
+
 trn_status core_op_dma_copy(trn_core *c, const trn_instr *in) {
+    const trn_operand *ix = core_arg(c, in, "src_index");
+    if (ix) return gather(c, in, ix);
     core_view d, s;
     trn_status st = core_view_arg(c, in, "src", &s);
     if (st == TRN_OK) st = core_view_arg(c, in, "dst", &d);
