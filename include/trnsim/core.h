@@ -61,6 +61,19 @@ trn_status trn_core_create(const trn_program *p, const trn_isa_target *t, const 
                            trn_core **out, trn_err *err);
 void trn_core_destroy(trn_core *c); /* NULL is a no-op */
 
+/* Makes core c what trn_core_create (hbm NULL) or trn_core_create_shared (hbm, borrowed: it must
+ * outlive c's use of it) would give for program `p` (borrowed) with c's target and options:
+ * nothing written in SBUF, PSUM or c's own HBM, no fault, no instruction retired, registers,
+ * accumulators and random states as new, no race check attached. The memories are kept and
+ * their earlier writes forgotten at once (the written shadow moves to a new generation; nothing
+ * is cleared byte by byte), so a runtime that launches many short kernels pays for what each
+ * touches rather than for allocating and zeroing SBUF and PSUM per launch. c's own HBM is set
+ * aside (not freed) while it borrows another core's; an HBM it borrowed is never touched (it
+ * is the owner's), and a core whose HBM others borrow must not be reused while they do. The
+ * checks and errors of the two create functions (TRN_E_INVALID too for hbm == c); after an
+ * error c can only be reused again or destroyed. */
+trn_status trn_core_reuse(trn_core *c, const trn_program *p, trn_core *hbm, trn_err *err);
+
 /* Index of HBM tensor `name` (an .input, .output or .hbm), or -1. */
 int trn_core_tensor_find(const trn_core *c, const char *name);
 
@@ -79,7 +92,8 @@ trn_status trn_core_tensor_read(const trn_core *c, int tensor, double *vals, siz
 
 /* Runs the whole program in program order. TRN_OK; TRN_E_FAULT or TRN_E_UNSUPPORTED with
  * the fault in trn_core_fault() and its message in err; TRN_E_INVALID when an .input was never
- * written (naming it); TRN_E_NOMEM. A core runs once: a second call is TRN_E_INVALID. */
+ * written (naming it); TRN_E_NOMEM. A core runs once: a second call is TRN_E_INVALID (until
+ * trn_core_reuse). */
 trn_status trn_core_run(trn_core *c, trn_err *err);
 
 /* The fault of the last run, or NULL when it did not fault. Owned by the core. */

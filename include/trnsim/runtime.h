@@ -10,8 +10,14 @@
  * The op-cost functions give seconds per op for the planner from the timing-only path.
  *
  * Resident images: the inputs that do not change between launches (a LINEAR's packed weights and
- * bias) are written once into an HBM image of the program; every later launch runs a fresh core
- * on that same image (trn_core_create_shared), writing only its other inputs.
+ * bias) are written once into an HBM image of the program; every later launch runs a core on
+ * that same image (as trn_core_create_shared makes one), writing only its other inputs.
+ *
+ * Launches reuse one core: the runtime keeps a work core and makes it new for each launch with
+ * trn_core_reuse (the previous launch's writes forgotten at once), which gives the results,
+ * faults and messages a fresh core gives; trn_runtime_set_fresh_cores restores a fresh core per
+ * launch, the reference the tests compare with. The work core keeps the largest SBUF, PSUM and
+ * own HBM any launch needed until the runtime is destroyed.
  *
  * Several cores: trn_runtime_time_cores times per-core programs (the pieces of one op, each
  * lowered with its own shape) together on the chip with trn_timing_run_cores, every core's DMA
@@ -104,6 +110,10 @@ trn_status trn_runtime_run_resident(trn_runtime *rt, trn_resident *res, const tr
  * the n cores together). n = 1 is trn_runtime_time. TRN_E_RANGE for n out of range. */
 trn_status trn_runtime_time_cores(trn_runtime *rt, const trn_lower_op *ops, int n,
                                   trn_op_profile *prof, trn_err *err);
+
+/* on = 1: every functional launch creates and destroys its own core (the reference path);
+ * on = 0 (the default): launches reuse the runtime's work core. Frees the work core. */
+void trn_runtime_set_fresh_cores(trn_runtime *rt, int on);
 
 /* Cache statistics: distinct programs, lookups that hit, lookups that compiled. */
 void trn_runtime_cache_stats(const trn_runtime *rt, int *programs, uint64_t *hits,

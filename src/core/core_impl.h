@@ -9,16 +9,27 @@
 
 #include "trnsim/core.h"
 
+/* Scratch blocks larger than this are freed after their instruction rather than kept for the
+ * next (an implementation capacity, not a hardware number). */
+#define CORE_TMP_KEEP_BYTES ((size_t)16 << 20)
+
 /* Sequencer registers the simulator holds per engine (an implementation capacity, not a
  * hardware number: the catalog's registers_per_engine, 64 on every version, must not exceed it). */
 #define CORE_MAX_REGS 256
 
-/* One memory: bytes and a per-byte written shadow (1 = written). */
+/* One memory: bytes and a per-byte written shadow: a byte is written when its shadow equals gen
+ * (1 .. 255), and only then are its bytes observed (loads fault on the others,
+ * trn_core_tensor_read gives 0). A reused core (trn_core_reuse) forgets every write at once by
+ * moving gen on: every shadow value is <= gen, so none equals gen + 1; when gen would wrap the
+ * shadow is zeroed and gen starts again at 1. A core that borrows another's HBM copies this
+ * struct, gen included: the owner's gen must not move while it is borrowed. */
 typedef struct core_mem {
     uint8_t *data;
     uint8_t *written;
     uint64_t part_bytes; /* SBUF/PSUM: bytes per partition; HBM: total bytes */
     uint32_t parts;      /* SBUF/PSUM: partitions; HBM: 1 */
+    size_t cap;          /* bytes allocated for data and for written (>= parts x part_bytes) */
+    uint8_t gen;
 } core_mem;
 
 /* One engine's sequencer registers: the physical registers register_alloc took so far, in
@@ -53,10 +64,16 @@ struct trn_core {
     /* the instruction being executed */
     int cur;
     uint64_t wcount; /* elements written so far by it (SR counter) */
-    void **tmp;      /* scratch allocations of the instruction, freed after it */
-    size_t ntmp, captmp;
+    /* scratch blocks: tmp[0, ntmp) handed to the current instruction, tmp[ntmp, nblk) free
+     * for the next (kept across instructions and trn_core_reuse, up to CORE_TMP_KEEP_BYTES) */
+    struct core_block {
+        void *p;
+        size_t bytes;
+    } * tmp;
+    size_t ntmp, nblk, captmp;
     /* several cores (chip layer) */
     int hbm_borrowed;   /* mem[TRN_MEM_HBM] belongs to another core (trn_core_create_shared) */
+    core_mem hbm_spare; /* the core's own HBM while it borrows another's (trn_core_reuse) */
     int next;           /* next instruction of a step-wise run */
     trn_hbm_race *race; /* cross-core HBM race check (borrowed), or NULL */
     int race_index;     /* this core in it */
@@ -86,8 +103,23 @@ typedef struct core_view {
     uint32_t P;      /* partitions (HBM: 1) */
     int64_t F;       /* elements per partition */
     uint32_t eb;     /* bytes per element */
-    int64_t *off;    /* F byte offsets inside a partition (HBM: inside the memory) */
+    /* F byte offsets inside a partition (HBM: inside the memory); NULL for an HBM view of
+     * consecutive elements (a DMA's HBM side can be the whole transfer, and its offsets would
+     * cost more than its data): read offsets with core_view_off */
+    int64_t *off;
+    int64_t off0; /* the byte offset of element 0 as resolved */
+    /* off as resolved when its first lin_F offsets are consecutive elements (off[f] = off0 +
+     * f x eb), else NULL. The row-at-a-time paths of mem.c run only while v->off == lin and
+     * v->F <= lin_F, so an op that narrows a copy of the view or points it at its own offsets
+     * (pool_kernels.c) gets the element-wise path. */
+    const int64_t *lin;
+    int64_t lin_F;
 } core_view;
+
+/* The byte offset of element f of view v (see core_view.off). */
+static inline int64_t core_view_off(const core_view *v, int64_t f) {
+    return v->off ? v->off[f] : v->off0 + f * (int64_t)v->eb;
+}
 
 /* Every op: execute instruction c->cur of the program. */
 typedef trn_status core_op_fn(trn_core *c, const trn_instr *in);
@@ -102,8 +134,10 @@ trn_status core_fault(trn_core *c, trn_status s, const char *fmt, ...)
 #endif
     ;
 /* Scratch memory released after the instruction; NULL (after recording TRN_E_NOMEM as the
- * caller's return) when allocation fails. */
+ * caller's return) when allocation fails. Its contents are indeterminate, as malloc's. */
 void *core_tmp(trn_core *c, size_t bytes);
+/* Releases every scratch block of the instruction. */
+void core_tmp_reset(trn_core *c);
 /* Operand `key` of the instruction, or NULL. */
 const trn_operand *core_arg(trn_core *c, const trn_instr *in, const char *key);
 /* Integer / bool / enum operand value, or `def` when absent. */
@@ -113,6 +147,11 @@ int64_t core_arg_int(trn_core *c, const trn_instr *in, const char *key, int64_t 
 
 trn_status core_mem_init(trn_core *c);
 void core_mem_fini(trn_core *c);
+/* Forgets every write to m (moves gen on). */
+void core_mem_clear(core_mem *m);
+/* Lays memory m out as `parts` x `part_bytes` with nothing written (m cleared first), growing
+ * its allocation when needed. TRN_E_NOMEM (m then holds no memory). */
+trn_status core_mem_layout(core_mem *m, uint32_t parts, uint64_t part_bytes);
 /* Resolves AP operand `o` into `v`, checking it lies inside its tensor and memory (a fault
  * otherwise). */
 trn_status core_view_of(trn_core *c, const trn_operand *o, const char *key, core_view *v);
@@ -125,6 +164,10 @@ trn_status core_load_codes(trn_core *c, const core_view *v, uint32_t *out);
 trn_status core_load_f32(trn_core *c, const core_view *v, float *out);
 /* Writes codes [P][F] and marks the bytes written. */
 void core_store_codes(trn_core *c, const core_view *v, const uint32_t *in);
+/* The reference element-by-element forms of core_load_codes and core_store_codes, which take
+ * whole rows at a time where the view allows it (tests/test_runtime_reuse.c compares them). */
+trn_status core_load_codes_ref(trn_core *c, const core_view *v, uint32_t *out);
+void core_store_codes_ref(trn_core *c, const core_view *v, const uint32_t *in);
 /* Writes code i only where mask[i] != 0 (the other elements are neither read nor written). */
 void core_store_codes_masked(trn_core *c, const core_view *v, const uint32_t *in,
                              const uint8_t *mask);
@@ -137,6 +180,14 @@ trn_status core_load_scalar(trn_core *c, const trn_instr *in, const char *key, u
                             float def, float *out);
 /* Code of FP32 x in dtype t with the run's rounding, using SR word number c->wcount++. */
 uint32_t core_encode(trn_core *c, trn_dtype t, float x);
+/* out[i] = core_encode(c, t, in[i]) for i < n, in order; BF16 and FP32 under RNE without
+ * saturation take a direct bit path (tests/test_runtime_reuse.c checks it against core_encode). */
+void core_encode_f32s(trn_core *c, trn_dtype t, const float *in, uint32_t *out, size_t n);
+/* out[i] = trn_cvt_from_f32(t, in[i], &TRN_CVT_RNE, 0), BF16 and FP32 by the same bit paths. */
+void core_encode_rne(trn_dtype t, const float *in, uint32_t *out, size_t n);
+/* out[i] = trn_cvt_to_f32(t, codes[i]) for i < n; BF16 and FP32 by their bits (checked against
+ * trn_cvt_to_f32 for every BF16 code). */
+void core_decode_codes(trn_dtype t, const uint32_t *codes, float *out, size_t n);
 
 /* ---- ops/ ------------------------------------------------------------------------------ */
 

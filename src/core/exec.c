@@ -1,6 +1,9 @@
 /* The functional NeuronCore: creates the memories, binds HBM tensors, runs the program in
  * program order through one switch over trn_opcode (one function per instruction in
- * src/core/ops/), and records the first fault. docs/semantics.md is the contract.
+ * src/core/ops/), and records the first fault. docs/semantics.md is the contract. A core can be
+ * made new for another run (trn_core_reuse) keeping its memories and scratch blocks, so a
+ * runtime launching many short kernels does not allocate and zero SBUF and PSUM per launch.
+ * BF16 and FP32 tensors are bound and read a block at a time through the bit paths of mem.c.
  *
  * Deliberately left out: the timeline (semaphores, queues, cycles). Waits and signals of
  * `.sync manual` kernels do not change results in program order; races between them are the
@@ -13,10 +16,9 @@
 
 #include "core_impl.h"
 
-/* trn_core_create, with the HBM of core `hbm` when it is not NULL. */
-static trn_status create(const trn_program *p, const trn_isa_target *t, const trn_core_opts *o,
-                         trn_core *hbm, trn_core **out, trn_err *err) {
-    *out = NULL;
+/* The checks of trn_core_create: program p fits target t, options o (may be NULL) are known. */
+static trn_status check_fit(const trn_program *p, const trn_isa_target *t, const trn_core_opts *o,
+                            trn_err *err) {
     if (!p || !t || t->version < 2 || t->partitions < 1 || t->partitions > TRN_MAX_PARTITIONS)
         return trn_err_set(err, TRN_E_INVALID, "core: no program or no valid target");
     if (p->sbuf_bytes > t->sbuf_bytes_per_partition || p->psum_bytes > t->psum_bytes_per_partition)
@@ -29,35 +31,11 @@ static trn_status create(const trn_program *p, const trn_isa_target *t, const tr
                            (unsigned long long)t->psum_bytes_per_partition);
     if (o && (o->round != TRN_ROUND_RNE && o->round != TRN_ROUND_SR))
         return trn_err_set(err, TRN_E_INVALID, "core: unknown rounding mode %d", (int)o->round);
-    trn_core *c = calloc(1, sizeof *c);
-    if (!c) return trn_err_set(err, TRN_E_NOMEM, "core: out of memory");
-    c->p = p;
-    c->t = *t;
-    if (o) c->o = *o;
-    if (hbm) {
-        c->hbm_borrowed = 1;
-        c->mem[TRN_MEM_HBM] = hbm->mem[TRN_MEM_HBM];
-    }
-    if (core_mem_init(c) != TRN_OK) {
-        trn_core_destroy(c);
-        return trn_err_set(err, TRN_E_NOMEM,
-                           "core: out of memory for SBUF %llu, PSUM %llu, HBM %llu bytes",
-                           (unsigned long long)p->sbuf_bytes, (unsigned long long)p->psum_bytes,
-                           (unsigned long long)p->hbm_bytes);
-    }
-    *out = c;
     return TRN_OK;
 }
 
-trn_status trn_core_create(const trn_program *p, const trn_isa_target *t, const trn_core_opts *o,
-                           trn_core **out, trn_err *err) {
-    return create(p, t, o, NULL, out, err);
-}
-
-trn_status trn_core_create_shared(const trn_program *p, const trn_isa_target *t,
-                                  const trn_core_opts *o, trn_core *hbm, trn_core **out,
-                                  trn_err *err) {
-    *out = NULL;
+/* The checks of trn_core_create_shared: p declares the HBM tensors of hbm's program. */
+static trn_status check_shared(const trn_program *p, const trn_core *hbm, trn_err *err) {
     if (!hbm || !p) return trn_err_set(err, TRN_E_INVALID, "core: no program or no HBM owner");
     const trn_program *q = hbm->p;
     int nh = 0, qh = 0;
@@ -82,33 +60,133 @@ trn_status trn_core_create_shared(const trn_program *p, const trn_isa_target *t,
                                "program %d's (line %u): the cores of a grid share one HBM layout",
                                a->name, p->program_id, p->name, q->program_id, (unsigned)a->line);
     }
+    return TRN_OK;
+}
+
+static trn_status no_memory(const trn_program *p, trn_err *err) {
+    return trn_err_set(err, TRN_E_NOMEM,
+                       "core: out of memory for SBUF %llu, PSUM %llu, HBM %llu bytes",
+                       (unsigned long long)p->sbuf_bytes, (unsigned long long)p->psum_bytes,
+                       (unsigned long long)p->hbm_bytes);
+}
+
+/* trn_core_create, with the HBM of core `hbm` when it is not NULL. */
+static trn_status create(const trn_program *p, const trn_isa_target *t, const trn_core_opts *o,
+                         trn_core *hbm, trn_core **out, trn_err *err) {
+    *out = NULL;
+    trn_status s = check_fit(p, t, o, err);
+    if (s != TRN_OK) return s;
+    trn_core *c = calloc(1, sizeof *c);
+    if (!c) return trn_err_set(err, TRN_E_NOMEM, "core: out of memory");
+    c->p = p;
+    c->t = *t;
+    if (o) c->o = *o;
+    if (hbm) {
+        c->hbm_borrowed = 1;
+        c->mem[TRN_MEM_HBM] = hbm->mem[TRN_MEM_HBM];
+    }
+    if (core_mem_init(c) != TRN_OK) {
+        trn_core_destroy(c);
+        return no_memory(p, err);
+    }
+    *out = c;
+    return TRN_OK;
+}
+
+trn_status trn_core_create(const trn_program *p, const trn_isa_target *t, const trn_core_opts *o,
+                           trn_core **out, trn_err *err) {
+    return create(p, t, o, NULL, out, err);
+}
+
+trn_status trn_core_create_shared(const trn_program *p, const trn_isa_target *t,
+                                  const trn_core_opts *o, trn_core *hbm, trn_core **out,
+                                  trn_err *err) {
+    *out = NULL;
+    trn_status s = check_shared(p, hbm, err);
+    if (s != TRN_OK) return s;
     return create(p, t, o, hbm, out, err);
 }
 
-static void tmp_reset(trn_core *c) {
-    for (size_t i = 0; i < c->ntmp; i++) free(c->tmp[i]);
+void core_tmp_reset(trn_core *c) {
+    for (size_t i = 0; i < c->nblk;) {
+        if (c->tmp[i].bytes > CORE_TMP_KEEP_BYTES) {
+            free(c->tmp[i].p);
+            c->tmp[i] = c->tmp[--c->nblk];
+        } else {
+            i++;
+        }
+    }
     c->ntmp = 0;
+}
+
+trn_status trn_core_reuse(trn_core *c, const trn_program *p, trn_core *hbm, trn_err *err) {
+    if (!c) return trn_err_set(err, TRN_E_INVALID, "core: no core to reuse");
+    if (hbm == c) return trn_err_set(err, TRN_E_INVALID, "core: a core cannot borrow its own HBM");
+    trn_status s = check_fit(p, &c->t, NULL, err);
+    if (s == TRN_OK && hbm) s = check_shared(p, hbm, err);
+    if (s != TRN_OK) return s;
+    core_tmp_reset(c);
+    /* keep the memories, the scratch list, the target and the options; the rest as calloc'd */
+    core_mem mem[TRN_MEM_COUNT], spare = c->hbm_spare;
+    memcpy(mem, c->mem, sizeof mem);
+    int borrowed = c->hbm_borrowed;
+    struct core_block *tmp = c->tmp;
+    size_t nblk = c->nblk, captmp = c->captmp;
+    trn_isa_target t = c->t;
+    trn_core_opts o = c->o;
+    memset(c, 0, sizeof *c);
+    c->p = p, c->t = t, c->o = o, c->tmp = tmp, c->nblk = nblk, c->captmp = captmp;
+    /* the core's own HBM: in use, or set aside while another core's is borrowed */
+    core_mem own = borrowed ? spare : mem[TRN_MEM_HBM];
+    if (hbm) {
+        core_mem_clear(&own);
+        c->hbm_spare = own;
+        c->hbm_borrowed = 1;
+        c->mem[TRN_MEM_HBM] = hbm->mem[TRN_MEM_HBM];
+    } else {
+        c->mem[TRN_MEM_HBM] = own;
+        s = core_mem_layout(&c->mem[TRN_MEM_HBM], 1, p->hbm_bytes);
+    }
+    c->mem[TRN_MEM_SBUF] = mem[TRN_MEM_SBUF];
+    c->mem[TRN_MEM_PSUM] = mem[TRN_MEM_PSUM];
+    if (s == TRN_OK) s = core_mem_layout(&c->mem[TRN_MEM_SBUF], t.partitions, p->sbuf_bytes);
+    if (s == TRN_OK) s = core_mem_layout(&c->mem[TRN_MEM_PSUM], t.partitions, p->psum_bytes);
+    return s == TRN_OK ? TRN_OK : no_memory(p, err);
 }
 
 void trn_core_destroy(trn_core *c) {
     if (!c) return;
-    tmp_reset(c);
+    for (size_t i = 0; i < c->nblk; i++) free(c->tmp[i].p);
     free(c->tmp);
     core_mem_fini(c);
     free(c);
 }
 
 void *core_tmp(trn_core *c, size_t bytes) {
-    if (c->ntmp == c->captmp) {
-        size_t n = c->captmp ? 2 * c->captmp : 16;
-        void **a = realloc(c->tmp, n * sizeof *a);
-        if (!a) return NULL;
-        c->tmp = a;
-        c->captmp = n;
+    /* the smallest free block that holds `bytes`, else a new one (a power of two, >= 64) */
+    size_t best = c->nblk;
+    for (size_t i = c->ntmp; i < c->nblk; i++)
+        if (c->tmp[i].bytes >= bytes && (best == c->nblk || c->tmp[i].bytes < c->tmp[best].bytes))
+            best = i;
+    if (best == c->nblk) {
+        if (c->nblk == c->captmp) {
+            size_t n = c->captmp ? 2 * c->captmp : 16;
+            struct core_block *a = realloc(c->tmp, n * sizeof *a);
+            if (!a) return NULL;
+            c->tmp = a;
+            c->captmp = n;
+        }
+        size_t sz = 64;
+        while (sz < bytes && sz < ((size_t)1 << 62)) sz *= 2;
+        if (sz < bytes) return NULL;
+        void *m = malloc(sz);
+        if (!m) return NULL;
+        c->tmp[c->nblk++] = (struct core_block){m, sz};
     }
-    void *m = malloc(bytes ? bytes : 1);
-    if (m) c->tmp[c->ntmp++] = m;
-    return m;
+    struct core_block b = c->tmp[best];
+    c->tmp[best] = c->tmp[c->ntmp];
+    c->tmp[c->ntmp++] = b;
+    return b.p;
 }
 
 trn_status core_fault(trn_core *c, trn_status s, const char *fmt, ...) {
@@ -190,7 +268,28 @@ trn_status trn_core_tensor_write(trn_core *c, int tensor, const double *vals, si
     const trn_tensor *t;
     trn_status s = hbm_tensor(c, tensor, n, err, &t);
     if (s != TRN_OK) return s;
-    uint8_t *d = c->mem[TRN_MEM_HBM].data + t->addr, *w = c->mem[TRN_MEM_HBM].written + t->addr;
+    core_mem *m = &c->mem[TRN_MEM_HBM];
+    uint8_t *d = m->data + t->addr, *w = m->written + t->addr;
+    if (!t->packed && (t->dtype == TRN_DTYPE_BF16 || t->dtype == TRN_DTYPE_F32)) {
+        /* the codes of trn_cvt_from_f32 under TRN_CVT_RNE, a block at a time */
+        uint32_t eb = t->elem_bytes;
+        for (size_t i0 = 0; i0 < n; i0 += 256) {
+            float f[256];
+            uint32_t code[256];
+            size_t k = n - i0 < 256 ? n - i0 : 256;
+            for (size_t i = 0; i < k; i++) f[i] = (float)vals[i0 + i];
+            core_encode_rne(t->dtype, f, code, k);
+            uint8_t *o = d + i0 * eb;
+            if (eb == 2)
+                for (size_t i = 0; i < k; i++)
+                    o[2 * i] = (uint8_t)code[i], o[2 * i + 1] = (uint8_t)(code[i] >> 8);
+            else
+                for (size_t i = 0; i < k; i++)
+                    for (uint32_t b = 0; b < eb; b++) o[i * eb + b] = (uint8_t)(code[i] >> (8 * b));
+        }
+        memset(w, m->gen, n * eb);
+        return TRN_OK;
+    }
     for (size_t i = 0; i < n; i++) {
         uint32_t code;
         double v = vals[i];
@@ -210,7 +309,7 @@ trn_status trn_core_tensor_write(trn_core *c, int tensor, const double *vals, si
         }
         for (uint32_t b = 0; b < t->elem_bytes; b++) {
             d[i * t->elem_bytes + b] = (uint8_t)(code >> (8 * b));
-            w[i * t->elem_bytes + b] = 1;
+            w[i * t->elem_bytes + b] = m->gen;
         }
     }
     return TRN_OK;
@@ -223,13 +322,36 @@ trn_status trn_core_tensor_read(const trn_core *c, int tensor, double *vals, siz
     if (s != TRN_OK) return s;
     const uint8_t *d = c->mem[TRN_MEM_HBM].data + t->addr;
     const uint8_t *w = c->mem[TRN_MEM_HBM].written + t->addr;
+    const uint8_t g = c->mem[TRN_MEM_HBM].gen;
     size_t un = 0;
+    if (!t->packed && (t->dtype == TRN_DTYPE_BF16 || t->dtype == TRN_DTYPE_F32)) {
+        uint32_t eb = t->elem_bytes;
+        for (size_t i0 = 0; i0 < n; i0 += 256) {
+            float f[256];
+            uint32_t code[256];
+            size_t k = n - i0 < 256 ? n - i0 : 256;
+            for (size_t i = 0; i < k; i++) {
+                code[i] = 0;
+                for (uint32_t b = 0; b < eb; b++)
+                    code[i] |= (uint32_t)d[(i0 + i) * eb + b] << (8 * b);
+            }
+            core_decode_codes(t->dtype, code, f, k);
+            for (size_t i = 0; i < k; i++) {
+                int ok = 1;
+                for (uint32_t b = 0; b < eb; b++) ok &= w[(i0 + i) * eb + b] == g;
+                un += !ok;
+                vals[i0 + i] = ok ? (double)f[i] : 0;
+            }
+        }
+        if (unwritten) *unwritten = un;
+        return TRN_OK;
+    }
     for (size_t i = 0; i < n; i++) {
         uint32_t code = 0;
         int ok = 1;
         for (uint32_t b = 0; b < t->elem_bytes; b++) {
             code |= (uint32_t)d[i * t->elem_bytes + b] << (8 * b);
-            ok &= w[i * t->elem_bytes + b];
+            ok &= w[i * t->elem_bytes + b] == g;
         }
         if (!ok) {
             un++;
@@ -315,9 +437,9 @@ trn_status trn_core_check_inputs(const trn_core *c, trn_err *err) {
         if (t->role != TRN_ROLE_INPUT || t->mem != TRN_MEM_HBM) continue;
         const uint8_t *w = c->mem[TRN_MEM_HBM].written;
         int any = 0;
-        for (uint64_t b = t->addr; b < t->addr + t->bytes && b < c->mem[TRN_MEM_HBM].part_bytes;
-             b++)
-            any |= w[b];
+        for (uint64_t b = t->addr;
+             !any && b < t->addr + t->bytes && b < c->mem[TRN_MEM_HBM].part_bytes; b++)
+            any = w[b] == c->mem[TRN_MEM_HBM].gen;
         if (!any && t->bytes)
             return trn_err_set(err, TRN_E_INVALID, "kernel %s: input '%s' was never given", p->name,
                                t->name);
@@ -342,7 +464,7 @@ trn_status trn_core_run_to(trn_core *c, int end, trn_err *err) {
                            trn_isa_op_get(in->op)->name);
         else
             s = execute(c, in);
-        tmp_reset(c);
+        core_tmp_reset(c);
         if (s == TRN_OK && c->has_fault) s = c->fault.status; /* a race found by a store */
         if (s == TRN_E_NOMEM && !c->has_fault)
             return trn_err_set(err, TRN_E_NOMEM, "core: out of memory in instruction %d", i);

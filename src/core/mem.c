@@ -6,27 +6,64 @@
  * one), and then every HBM access goes through the cross-core race check (trn_hbm_race), and
  * the sendrecv data movement (trn_core_exchange) lives here too.
  *
+ * Fast paths, each beside its reference and tested against it (tests/test_runtime_reuse.c):
+ * loads and stores take a row of consecutive elements at a time (core_load_codes_ref and
+ * core_store_codes_ref go element by element, and take over whenever a byte was never written,
+ * to name it, or a race check is on); BF16 and FP32 convert by their bits (trn_cvt_to_f32 and
+ * trn_cvt_from_f32 are the references), FP32 loads and stores of such rows convert where the
+ * bytes lie; an HBM view of consecutive elements keeps no offset array. The written shadow is
+ * a generation (core_mem.gen), so a reused core forgets a run's writes without clearing them.
+ *
  * Deliberately left out: partition-access legality (start partitions, engine/memory
  * connectivity), which is the verifier's; the core checks only what keeps it safe and what a
  * verified program can still get wrong at run time. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core_impl.h"
 
+void core_mem_clear(core_mem *m) {
+    if (!m->written) return;
+    if (m->gen < 255) {
+        m->gen++;
+        return;
+    }
+    memset(m->written, 0, m->cap);
+    m->gen = 1;
+}
+
+trn_status core_mem_layout(core_mem *m, uint32_t parts, uint64_t part_bytes) {
+    core_mem_clear(m);
+    size_t n = (size_t)(part_bytes * parts);
+    if (!m->data || n > m->cap) {
+        free(m->data);
+        free(m->written);
+        m->data = calloc(n ? n : 1, 1);
+        m->written = calloc(n ? n : 1, 1);
+        m->cap = n ? n : 1;
+        m->gen = 1;
+        if (!m->data || !m->written) {
+            free(m->data);
+            free(m->written);
+            m->data = m->written = NULL;
+            m->cap = 0;
+            return TRN_E_NOMEM;
+        }
+    }
+    m->parts = parts;
+    m->part_bytes = part_bytes;
+    return TRN_OK;
+}
+
 trn_status core_mem_init(trn_core *c) {
     const trn_program *p = c->p;
     uint64_t need[TRN_MEM_COUNT] = {p->hbm_bytes, p->sbuf_bytes, p->psum_bytes};
     for (int m = 0; m < TRN_MEM_COUNT; m++) {
-        core_mem *cm = &c->mem[m];
         if (m == TRN_MEM_HBM && c->hbm_borrowed) continue;
-        cm->parts = m == TRN_MEM_HBM ? 1 : c->t.partitions;
-        cm->part_bytes = need[m];
-        size_t n = (size_t)(cm->part_bytes * cm->parts);
-        cm->data = calloc(n ? n : 1, 1);
-        cm->written = calloc(n ? n : 1, 1);
-        if (!cm->data || !cm->written) return TRN_E_NOMEM;
+        trn_status s = core_mem_layout(&c->mem[m], m == TRN_MEM_HBM ? 1 : c->t.partitions, need[m]);
+        if (s != TRN_OK) return s;
     }
     return TRN_OK;
 }
@@ -41,6 +78,9 @@ void core_mem_fini(trn_core *c) {
         free(c->mem[m].written);
         c->mem[m].data = c->mem[m].written = NULL;
     }
+    free(c->hbm_spare.data);
+    free(c->hbm_spare.written);
+    c->hbm_spare.data = c->hbm_spare.written = NULL;
 }
 
 /* Elements of a tensor per partition (on chip) or in all (HBM). */
@@ -106,14 +146,33 @@ trn_status core_view_of(trn_core *c, const trn_operand *o, const char *key, core
                           (unsigned long long)end, trn_mem_name(t->mem),
                           (unsigned long long)v->m->part_bytes);
     v->F = F;
+    v->off0 = (int64_t)t->addr + ap->offset * (int64_t)v->eb;
+    /* consecutive elements when each dim (of more than one element) steps over the inner ones */
+    int nf = ap->nfree;
+    int64_t want = 1;
+    int lin = 1;
+    for (int i = nf - 1; i >= 0 && lin; i--) {
+        if (ap->free[i].num == 1) continue;
+        lin = ap->free[i].step == want;
+        want *= ap->free[i].num;
+    }
+    v->lin_F = lin ? F : 0;
+    if (lin && !onchip) { /* a DMA's whole HBM side: no offsets (core_view_off) */
+        v->off = NULL, v->lin = NULL;
+        return TRN_OK;
+    }
     v->off = core_tmp(c, (size_t)F * sizeof *v->off);
     if (!v->off) return TRN_E_NOMEM;
-    /* odometer over the free dims, outermost first */
+    v->lin = lin ? v->off : NULL;
+    /* the innermost dim as a run, then an odometer over the outer dims, outermost first */
+    int64_t in_n = nf ? ap->free[nf - 1].num : 1, in_s = nf ? ap->free[nf - 1].step : 0;
+    int64_t base = (int64_t)t->addr, eb = v->eb;
     int32_t idx[TRN_MAX_RANK] = {0};
     int64_t cur = ap->offset;
-    for (int64_t f = 0; f < F; f++) {
-        v->off[f] = (int64_t)t->addr + cur * v->eb;
-        for (int i = ap->nfree - 1; i >= 0; i--) {
+    for (int64_t f = 0; f < F; f += in_n) {
+        int64_t *run = v->off + f;
+        for (int64_t j = 0; j < in_n; j++) run[j] = base + (cur + j * in_s) * eb;
+        for (int i = nf - 2; i >= 0; i--) {
             cur += ap->free[i].step;
             if (++idx[i] < ap->free[i].num) break;
             cur -= (int64_t)ap->free[i].num * ap->free[i].step;
@@ -130,7 +189,7 @@ trn_status core_view_arg(trn_core *c, const trn_instr *in, const char *key, core
 }
 
 static inline uint8_t *at(const core_view *v, uint32_t p, int64_t f, uint8_t *base) {
-    return base + (uint64_t)(v->p0 + p) * v->m->part_bytes + (uint64_t)v->off[f];
+    return base + (uint64_t)(v->p0 + p) * v->m->part_bytes + (uint64_t)core_view_off(v, f);
 }
 
 /* ---- the cross-core race check ------------------------------------------------------------ */
@@ -251,14 +310,14 @@ static int race_view(trn_core *c, const core_view *v, int write, const uint8_t *
     return 0;
 }
 
-trn_status core_load_codes(trn_core *c, const core_view *v, uint32_t *out) {
+trn_status core_load_codes_ref(trn_core *c, const core_view *v, uint32_t *out) {
     if (race_view(c, v, 0, NULL)) return TRN_E_FAULT;
     for (uint32_t p = 0; p < v->P; p++) {
         for (int64_t f = 0; f < v->F; f++) {
             const uint8_t *w = at(v, p, f, v->m->written), *d = at(v, p, f, v->m->data);
             uint32_t code = 0;
             for (uint32_t b = 0; b < v->eb; b++) {
-                if (!w[b]) {
+                if (w[b] != v->m->gen) {
                     uint64_t byte = (uint64_t)(w + b - v->m->written);
                     return core_fault(
                         c, TRN_E_FAULT,
@@ -276,6 +335,102 @@ trn_status core_load_codes(trn_core *c, const core_view *v, uint32_t *out) {
     return TRN_OK;
 }
 
+/* 1 when the view's offsets are still the consecutive elements core_view_of found. */
+static int linear(const core_view *v) {
+    return v->off == v->lin && v->F <= v->lin_F;
+}
+
+/* Little-endian code of eb (1, 2, 4) bytes at d. */
+static inline uint32_t get_code(const uint8_t *d, uint32_t eb) {
+    switch (eb) {
+    case 1: return d[0];
+    case 2: return (uint32_t)d[0] | (uint32_t)d[1] << 8;
+    default:
+        return (uint32_t)d[0] | (uint32_t)d[1] << 8 | (uint32_t)d[2] << 16 | (uint32_t)d[3] << 24;
+    }
+}
+
+static inline void put_code(uint8_t *d, uint32_t eb, uint32_t code) {
+    for (uint32_t b = 0; b < eb; b++) d[b] = (uint8_t)(code >> (8 * b));
+}
+
+/* 1 when the n shadow bytes at w all equal g, in blocks the compiler can vectorize. */
+static int all_written(const uint8_t *w, size_t n, uint8_t g) {
+    size_t i = 0;
+    for (; i + 64 <= n; i += 64) {
+        uint8_t acc = 0;
+        for (size_t j = 0; j < 64; j++) acc |= (uint8_t)(w[i + j] ^ g);
+        if (acc) return 0;
+    }
+    uint8_t acc = 0;
+    for (; i < n; i++) acc |= (uint8_t)(w[i] ^ g);
+    return !acc;
+}
+
+/* core_load_codes_ref a row at a time: the written check of a row of consecutive elements is one
+ * pass over its shadow; any byte never written (or a race check) leaves it to the reference,
+ * which names the first such byte. */
+trn_status core_load_codes(trn_core *c, const core_view *v, uint32_t *out) {
+    const core_mem *m = v->m;
+    uint32_t eb = v->eb;
+    uint8_t g = m->gen;
+    if (c->race || (eb != 1 && eb != 2 && eb != 4)) return core_load_codes_ref(c, v, out);
+    size_t F = (size_t)v->F;
+    int lin = linear(v);
+    for (uint32_t p = 0; p < v->P; p++) {
+        uint64_t pb = (uint64_t)(v->p0 + p) * m->part_bytes;
+        uint32_t *o = out + (size_t)p * F;
+        if (lin && F) {
+            const uint8_t *w = m->written + pb + (uint64_t)v->off0;
+            const uint8_t *d = m->data + pb + (uint64_t)v->off0;
+            if (!all_written(w, F * eb, g)) return core_load_codes_ref(c, v, out);
+            if (eb == 2)
+                for (size_t f = 0; f < F; f++)
+                    o[f] = (uint32_t)d[2 * f] | (uint32_t)d[2 * f + 1] << 8;
+            else if (eb == 4)
+                for (size_t f = 0; f < F; f++) o[f] = get_code(d + 4 * f, 4);
+            else
+                for (size_t f = 0; f < F; f++) o[f] = d[f];
+            continue;
+        }
+        for (size_t f = 0; f < F; f++) {
+            const uint8_t *w = m->written + pb + (uint64_t)core_view_off(v, (int64_t)f);
+            int ok = w[0] == g && (eb < 2 || w[1] == g) && (eb < 4 || (w[2] == g && w[3] == g));
+            if (!ok) return core_load_codes_ref(c, v, out);
+            o[f] = get_code(m->data + pb + (uint64_t)core_view_off(v, (int64_t)f), eb);
+        }
+    }
+    return TRN_OK;
+}
+
+static uint32_t bits_of(float x) {
+    uint32_t u;
+    memcpy(&u, &x, sizeof u);
+    return u;
+}
+
+static float float_of(uint32_t u) {
+    float x;
+    memcpy(&x, &u, sizeof x);
+    return x;
+}
+
+/* BF16 code of FP32 bits u, RNE, IEEE overflow: trn_fp_encode's result for BF16 (a NaN keeps
+ * its sign and top payload bits and is made quiet; otherwise the 16 dropped bits round to nearest
+ * even, the carry running into the exponent, up to Inf). */
+static uint32_t bf16_rne(uint32_t u) {
+    if ((u & 0x7fffffffu) > 0x7f800000u) return (u >> 16) | 0x40u;
+    return (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
+}
+
+/* 1 when view v of an FP32 or BF16 tensor can be converted row by row where it lies: no race
+ * check, consecutive elements (the fused paths of core_load_f32 and core_store_f32). */
+static int direct_f32(const trn_core *c, const core_view *v) {
+    trn_dtype t = v->t->dtype;
+    return !c->race && !v->t->packed && linear(v) && v->F > 0 &&
+           ((t == TRN_DTYPE_BF16 && v->eb == 2) || (t == TRN_DTYPE_F32 && v->eb == 4));
+}
+
 trn_status core_load_f32(trn_core *c, const core_view *v, float *out) {
     if (v->t->packed)
         return core_fault(c, TRN_E_FAULT,
@@ -283,16 +438,35 @@ trn_status core_load_f32(trn_core *c, const core_view *v, float *out) {
                           "tensor_copy and nc_matmul_mx read it",
                           v->key, v->t->name);
     size_t n = (size_t)v->P * (size_t)v->F;
+    if (direct_f32(c, v)) { /* BF16 / FP32 rows decoded where they lie */
+        size_t F = (size_t)v->F;
+        const core_mem *m = v->m;
+        int bf16 = v->t->dtype == TRN_DTYPE_BF16;
+        for (uint32_t p = 0; p < v->P; p++) {
+            uint64_t at0 = (uint64_t)(v->p0 + p) * m->part_bytes + (uint64_t)v->off0;
+            const uint8_t *d = m->data + at0;
+            float *o = out + (size_t)p * F;
+            if (!all_written(m->written + at0, F * v->eb, m->gen))
+                break; /* the codes path faults */
+            if (bf16)
+                for (size_t f = 0; f < F; f++) {
+                    uint32_t u = ((uint32_t)d[2 * f] | (uint32_t)d[2 * f + 1] << 8) << 16;
+                    o[f] = float_of((u & 0x7fffffffu) > 0x7f800000u ? u | 0x400000u : u);
+                }
+            else
+                for (size_t f = 0; f < F; f++) o[f] = float_of(get_code(d + 4 * f, 4));
+            if (p + 1 == v->P) return TRN_OK;
+        }
+    }
     uint32_t *codes = core_tmp(c, n * sizeof *codes);
     if (!codes) return TRN_E_NOMEM;
     trn_status s = core_load_codes(c, v, codes);
     if (s != TRN_OK) return s;
-    trn_dtype t = v->t->dtype;
-    for (size_t i = 0; i < n; i++) out[i] = trn_cvt_to_f32(t, codes[i]);
+    core_decode_codes(v->t->dtype, codes, out, n);
     return TRN_OK;
 }
 
-void core_store_codes(trn_core *c, const core_view *v, const uint32_t *in) {
+void core_store_codes_ref(trn_core *c, const core_view *v, const uint32_t *in) {
     race_view(c, v, 1, NULL); /* a race is recorded as the instruction's fault */
     for (uint32_t p = 0; p < v->P; p++) {
         for (int64_t f = 0; f < v->F; f++) {
@@ -300,8 +474,42 @@ void core_store_codes(trn_core *c, const core_view *v, const uint32_t *in) {
             uint32_t code = in[(size_t)p * (size_t)v->F + (size_t)f];
             for (uint32_t b = 0; b < v->eb; b++) {
                 d[b] = (uint8_t)(code >> (8 * b));
-                w[b] = 1;
+                w[b] = v->m->gen;
             }
+        }
+    }
+}
+
+/* core_store_codes_ref a row at a time where the elements are consecutive. */
+void core_store_codes(trn_core *c, const core_view *v, const uint32_t *in) {
+    uint32_t eb = v->eb;
+    if (c->race || (eb != 1 && eb != 2 && eb != 4)) {
+        core_store_codes_ref(c, v, in);
+        return;
+    }
+    core_mem *m = v->m;
+    size_t F = (size_t)v->F;
+    int lin = linear(v);
+    for (uint32_t p = 0; p < v->P; p++) {
+        uint64_t pb = (uint64_t)(v->p0 + p) * m->part_bytes;
+        const uint32_t *s = in + (size_t)p * F;
+        if (lin && F) {
+            uint8_t *d = m->data + pb + (uint64_t)v->off0;
+            if (eb == 2)
+                for (size_t f = 0; f < F; f++) {
+                    d[2 * f] = (uint8_t)s[f];
+                    d[2 * f + 1] = (uint8_t)(s[f] >> 8);
+                }
+            else if (eb == 4)
+                for (size_t f = 0; f < F; f++) put_code(d + 4 * f, 4, s[f]);
+            else
+                for (size_t f = 0; f < F; f++) d[f] = (uint8_t)s[f];
+            memset(m->written + pb + (uint64_t)v->off0, m->gen, F * eb);
+            continue;
+        }
+        for (size_t f = 0; f < F; f++) {
+            put_code(m->data + pb + (uint64_t)core_view_off(v, (int64_t)f), eb, s[f]);
+            memset(m->written + pb + (uint64_t)core_view_off(v, (int64_t)f), m->gen, eb);
         }
     }
 }
@@ -316,7 +524,7 @@ void core_store_codes_masked(trn_core *c, const core_view *v, const uint32_t *in
             uint8_t *d = at(v, p, f, v->m->data), *w = at(v, p, f, v->m->written);
             for (uint32_t b = 0; b < v->eb; b++) {
                 d[b] = (uint8_t)(in[i] >> (8 * b));
-                w[b] = 1;
+                w[b] = v->m->gen;
             }
         }
     }
@@ -331,6 +539,40 @@ uint32_t core_encode(trn_core *c, trn_dtype t, float x) {
     return trn_cvt_from_f32(t, x, &o, rand);
 }
 
+void core_encode_rne(trn_dtype t, const float *in, uint32_t *out, size_t n) {
+    if (t == TRN_DTYPE_F32) {
+        for (size_t i = 0; i < n; i++) out[i] = bits_of(in[i]);
+    } else if (t == TRN_DTYPE_BF16) {
+        for (size_t i = 0; i < n; i++) out[i] = bf16_rne(bits_of(in[i]));
+    } else {
+        for (size_t i = 0; i < n; i++) out[i] = trn_cvt_from_f32(t, in[i], &TRN_CVT_RNE, 0);
+    }
+}
+
+void core_encode_f32s(trn_core *c, trn_dtype t, const float *in, uint32_t *out, size_t n) {
+    /* FP32: trn_cvt_from_f32 returns the bits whatever the rounding */
+    if (t == TRN_DTYPE_F32 ||
+        (t == TRN_DTYPE_BF16 && c->o.round == TRN_ROUND_RNE && !c->o.saturate)) {
+        core_encode_rne(t, in, out, n);
+        c->wcount += n; /* as n calls of core_encode */
+        return;
+    }
+    for (size_t i = 0; i < n; i++) out[i] = core_encode(c, t, in[i]);
+}
+
+void core_decode_codes(trn_dtype t, const uint32_t *codes, float *out, size_t n) {
+    if (t == TRN_DTYPE_F32) {
+        for (size_t i = 0; i < n; i++) out[i] = float_of(codes[i]);
+    } else if (t == TRN_DTYPE_BF16) { /* exact: the quiet bit set on a NaN, as trn_fp_decode */
+        for (size_t i = 0; i < n; i++) {
+            uint32_t u = codes[i] << 16;
+            out[i] = float_of((u & 0x7fffffffu) > 0x7f800000u ? u | 0x400000u : u);
+        }
+    } else {
+        for (size_t i = 0; i < n; i++) out[i] = trn_cvt_to_f32(t, codes[i]);
+    }
+}
+
 trn_status core_store_f32(trn_core *c, const core_view *v, const float *in) {
     if (v->t->packed)
         return core_fault(c, TRN_E_FAULT,
@@ -338,9 +580,31 @@ trn_status core_store_f32(trn_core *c, const core_view *v, const float *in) {
                           "tensor_copy and quantize_mx write it",
                           v->key, v->t->name);
     size_t n = (size_t)v->P * (size_t)v->F;
+    if (direct_f32(c, v) &&
+        (v->t->dtype == TRN_DTYPE_F32 || (c->o.round == TRN_ROUND_RNE && !c->o.saturate))) {
+        /* BF16 (RNE) / FP32 rows encoded where they go: core_encode_f32s + core_store_codes */
+        size_t F = (size_t)v->F;
+        core_mem *m = v->m;
+        int bf16 = v->t->dtype == TRN_DTYPE_BF16;
+        for (uint32_t p = 0; p < v->P; p++) {
+            uint64_t at0 = (uint64_t)(v->p0 + p) * m->part_bytes + (uint64_t)v->off0;
+            uint8_t *d = m->data + at0;
+            const float *x = in + (size_t)p * F;
+            if (bf16)
+                for (size_t f = 0; f < F; f++) {
+                    uint32_t code = bf16_rne(bits_of(x[f]));
+                    d[2 * f] = (uint8_t)code, d[2 * f + 1] = (uint8_t)(code >> 8);
+                }
+            else
+                for (size_t f = 0; f < F; f++) put_code(d + 4 * f, 4, bits_of(x[f]));
+            memset(m->written + at0, m->gen, F * v->eb);
+        }
+        c->wcount += n;
+        return TRN_OK;
+    }
     uint32_t *codes = core_tmp(c, n * sizeof *codes);
     if (!codes) return TRN_E_NOMEM;
-    for (size_t i = 0; i < n; i++) codes[i] = core_encode(c, v->t->dtype, in[i]);
+    core_encode_f32s(c, v->t->dtype, in, codes, n);
     core_store_codes(c, v, codes);
     return TRN_OK;
 }
@@ -373,8 +637,7 @@ trn_status core_load_scalar(trn_core *c, const trn_instr *in, const char *key, u
 /* ---- sendrecv ---------------------------------------------------------------------------- */
 
 static trn_status tile_done(trn_core *c, trn_status st, trn_err *err) {
-    for (size_t k = 0; k < c->ntmp; k++) free(c->tmp[k]);
-    c->ntmp = 0;
+    core_tmp_reset(c);
     if (st == TRN_E_NOMEM && !c->has_fault)
         return trn_err_set(err, TRN_E_NOMEM, "sendrecv: out of memory");
     if (st != TRN_OK) return trn_err_set(err, st, "%s", c->fault.msg);
