@@ -846,6 +846,44 @@ static void test_dot(void) {
               err_rule[1]);
 }
 
+/* A checkpoint's MXFP4 weights (GPT-OSS stores E2M1 codes with E8M0 scales, blocks of 32 along
+ * the input axis) are dequantized when loaded, and the runner's mxfp4 mode quantizes them again
+ * with the OCP rule (docs/models.md). That gives back every value exactly, though not always the
+ * same codes: a block whose largest code magnitude is c (0.5 .. 6) at scale 2^s gets scale
+ * 2^(s + floor(log2 c) - 2), so its codes are multiplied by 2^(2 - floor(log2 c)) (x8 for c =
+ * 0.5, x4 for 1 and 1.5, x2 for 2 and 3, x1 for 4 and 6), and every E2M1 value up to c lands on
+ * an E2M1 value again. Checked for every scale byte whose block stays finite and whose new scale
+ * stays in E8M0's range (3 .. 252; all-zero blocks decode to zero under any scale), for every
+ * largest-code level, on random blocks, bit for bit (the sign of zero included). */
+static void test_requant_exact(void) {
+    static const float mag[8] = {0, 0.5f, 1, 1.5f, 2, 3, 4, 6};
+    long bad = 0, total = 0;
+    for (int s = 3; s <= 252; s++)
+        for (int top = 1; top < 8; top++)
+            for (int rep = 0; rep < 4; rep++) {
+                uint8_t codes[TRN_MX_BLOCK], scale2, codes2[TRN_MX_BLOCK];
+                float v[TRN_MX_BLOCK];
+                for (int i = 0; i < TRN_MX_BLOCK; i++) {
+                    uint64_t r = rnd();
+                    int m = i == 0 ? top : (int)(r % (uint64_t)(top + 1)); /* magnitude index */
+                    codes[i] = (uint8_t)(m | ((r >> 8) & 1 ? 8 : 0));      /* E2M1: sign bit 3 */
+                    v[i] = trn_mx_decode(TRN_DTYPE_FP4_E2M1, (uint8_t)s, codes[i]);
+                }
+                if (fabsf(v[0]) != ldexpf(mag[top], s - 127)) bad++; /* the decode itself */
+                trn_cvt_opts o = TRN_CVT_RNE;
+                trn_mx_quantize_block(TRN_DTYPE_FP4_E2M1, TRN_SCALE_OCP, v, 1, &o, &scale2, codes2);
+                for (int i = 0; i < TRN_MX_BLOCK; i++) {
+                    float w = trn_mx_decode(TRN_DTYPE_FP4_E2M1, scale2, codes2[i]);
+                    uint32_t a, b;
+                    memcpy(&a, &v[i], 4), memcpy(&b, &w, 4);
+                    bad += a != b;
+                    total++;
+                }
+            }
+    CHECK_MSG(bad == 0, "%ld of %ld MXFP4 values change when dequantized and re-quantized", bad,
+              total);
+}
+
 int main(void) {
     test_names();
     test_decode_all_codes();
@@ -855,5 +893,6 @@ int main(void) {
     test_sr_unbiased();
     test_arrays();
     test_dot();
+    test_requant_exact();
     return test_summary();
 }
