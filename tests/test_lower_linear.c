@@ -12,7 +12,20 @@
 #include <math.h>
 
 #include "test_lower_util.h"
+#include "trnsim/runtime.h"
 #include "trnsim/timing.h"
+
+/* The weight panels of lower.h, worked here independently of the library: every panel 512
+ * columns wide but the last, which takes the rest of n rounded up to a multiple of 8; panel i
+ * at element 512 i of each per-panel block (512 k i for [k, width] panels). */
+static int64_t ref_width(int64_t n, int64_t pi) {
+    int64_t np = (n + 511) / 512;
+    return pi < np - 1 ? 512 : (n - 512 * (np - 1) + 7) / 8 * 8;
+}
+static int64_t ref_cols(int64_t n) {
+    int64_t np = (n + 511) / 512;
+    return 512 * (np - 1) + ref_width(n, np - 1);
+}
 
 typedef struct lin_case {
     int ver;
@@ -63,11 +76,10 @@ static void run_case_ex(const lin_case *lc, int x_spill, double *y_out) {
     if (lc->x_resident >= 0) CHECK_EQ_INT(plan.x_resident, lc->x_resident);
     if (x_spill) CHECK_EQ_INT(plan.spill, x_spill > 0);
     trn_dtype mdt = lc->prec == TRN_PREC_FP8 ? TRN_LOWER_FP8_DTYPE : TRN_DTYPE_BF16;
-    int64_t np = (N + 511) / 512;
+    size_t nwp = (size_t)(K * ref_cols(N));
     double *x = malloc(sizeof(double) * (size_t)(M * K)),
            *w = malloc(sizeof(double) * (size_t)(K * N));
-    double *wp = malloc(sizeof(double) * (size_t)(np * K * 512)),
-           *b = malloc(sizeof(double) * (size_t)N);
+    double *wp = malloc(sizeof(double) * nwp), *b = malloc(sizeof(double) * (size_t)N);
     double *y = malloc(sizeof(double) * (size_t)(M * N));
     float *xq = malloc(sizeof(float) * (size_t)(M * K)),
           *wq = malloc(sizeof(float) * (size_t)(K * N));
@@ -121,7 +133,7 @@ static void run_case_ex(const lin_case *lc, int x_spill, double *y_out) {
     trn_program *p = lt_compile(&op, lc->ver);
     trn_core *c = ct_core(p, lc->ver, NULL);
     ct_put(c, "x", x, (size_t)(M * K));
-    ct_put(c, "w", wp, (size_t)(np * K * 512));
+    ct_put(c, "w", wp, nwp);
     if (lc->bias) ct_put(c, "b", b, (size_t)N);
     lt_run(c, "linear");
     CHECK_EQ_INT(ct_get(c, "y", y, (size_t)(M * N)), 0);
@@ -250,12 +262,13 @@ static void test_cases(void) {
         {3, 136, 640, 520, TRN_PREC_FP8, TRN_DTYPE_BF16, TRN_DTYPE_F32, 0, TRN_ACT_COPY, 0, -1},
         {4, 100, 700, 512, TRN_PREC_FP8, TRN_DTYPE_BF16, TRN_DTYPE_BF16, 1, TRN_ACT_RELU, 0, -1},
         /* x streamed with every weight chunk (an SBUF limit rules out the resident plans):
-         * dma_transpose, TensorE transposes, FP8 casts */
+         * dma_transpose, TensorE transposes, FP8 casts; n = 520 = 512 + a last panel of 8
+         * columns, planned with the tiles of the 512-wide first (n = 130 would fit x now) */
         {3, 140, 640, 520, TRN_PREC_BF16, TRN_DTYPE_BF16, TRN_DTYPE_F32, 0, TRN_ACT_COPY, 7168, 0},
-        {2, 140, 640, 130, TRN_PREC_BF16, TRN_DTYPE_BF16, TRN_DTYPE_F32, 0, TRN_ACT_RELU, 7168, 0},
-        {3, 130, 768, 130, TRN_PREC_FP8, TRN_DTYPE_BF16, TRN_DTYPE_F32, 0, TRN_ACT_COPY, 6144, 0},
+        {2, 140, 640, 520, TRN_PREC_BF16, TRN_DTYPE_BF16, TRN_DTYPE_F32, 0, TRN_ACT_RELU, 7168, 0},
+        {3, 130, 768, 520, TRN_PREC_FP8, TRN_DTYPE_BF16, TRN_DTYPE_F32, 0, TRN_ACT_COPY, 6144, 0},
         /* one resident block of x (two do not fit), two blocks */
-        {3, 300, 640, 130, TRN_PREC_BF16, TRN_DTYPE_BF16, TRN_DTYPE_F32, 0, TRN_ACT_COPY, 19456, 1},
+        {3, 300, 640, 520, TRN_PREC_BF16, TRN_DTYPE_BF16, TRN_DTYPE_F32, 0, TRN_ACT_COPY, 19456, 1},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) run_case(&cases[i]);
 }
@@ -267,10 +280,9 @@ static void test_cases(void) {
  * NMSE is above the 2 x 0.018^2 = 6.5e-4 of top-of-block values: measured 1.1e-3 for these
  * uniform inputs. Bound 2e-3 (and above 1e-5: the operands really are quantized). */
 static void test_mxfp8(int M, int K, int N) {
-    int64_t np = (N + 511) / 512;
+    size_t nwp = (size_t)(K * ref_cols(N));
     double *x = malloc(sizeof(double) * M * K), *w = malloc(sizeof(double) * K * N);
-    double *wp = malloc(sizeof(double) * (size_t)(np * K * 512)),
-           *y = malloc(sizeof(double) * M * N);
+    double *wp = malloc(sizeof(double) * nwp), *y = malloc(sizeof(double) * M * N);
     float *ref = malloc(sizeof(float) * M * N);
     uint64_t s = 4242;
     for (int i = 0; i < M * K; i++) x[i] = ct_bf16(ct_uniform(&s, -2, 2));
@@ -288,7 +300,7 @@ static void test_mxfp8(int M, int K, int N) {
     trn_program *p = lt_compile(&op, 4);
     trn_core *c = ct_core(p, 4, NULL);
     ct_put(c, "x", x, M * K);
-    ct_put(c, "w", wp, (size_t)(np * K * 512));
+    ct_put(c, "w", wp, nwp);
     lt_run(c, "linear mxfp8");
     CHECK_EQ_INT(ct_get(c, "y", y, M * N), 0);
     double num = 0, den = 0;
@@ -311,8 +323,8 @@ static void test_mxfp8(int M, int K, int N) {
 static void test_mx_prequant(int M, int K, int N, trn_precision prec, trn_scale_rule rule) {
     trn_dtype el = trn_lower_mx_weight_dtype(prec);
     int bits = el == TRN_DTYPE_FP4_E2M1 ? 4 : 8;
-    int64_t np = (N + 511) / 512, KP = (K + 511) / 512;
-    size_t nw = (size_t)(np * KP * 128 * 512), ns = (size_t)(np * KP * 16 * 512);
+    int64_t KP = (K + 511) / 512;
+    size_t nw = (size_t)(KP * 128 * ref_cols(N)), ns = (size_t)(KP * 16 * ref_cols(N));
     double *x = malloc(sizeof(double) * M * K), *w = malloc(sizeof(double) * K * N);
     double *wc = malloc(sizeof(double) * nw), *wsc = malloc(sizeof(double) * ns);
     float *xd = malloc(sizeof(float) * M * K), *wd = malloc(sizeof(float) * K * N);
@@ -338,9 +350,10 @@ static void test_mx_prequant(int M, int K, int N, trn_precision prec, trn_scale_
     for (int k = 0; k < K; k++)
         for (int n = 0; n < N; n++) {
             int64_t pi = n / 512, c = n % 512, ps = k / 512, p = (k % 512) / 4, j = k % 4;
-            uint32_t word = (uint32_t)wc[((pi * KP + ps) * 128 + p) * 512 + c];
+            int64_t wd_ = ref_width(N, pi);
+            uint32_t word = (uint32_t)wc[pi * KP * 128 * 512 + (ps * 128 + p) * wd_ + c];
             uint8_t code = (uint8_t)((word >> (bits * j)) & ((1u << bits) - 1));
-            uint8_t sc = (uint8_t)wsc[((pi * 16 + (k % 512) / 32) * KP + ps) * 512 + c];
+            uint8_t sc = (uint8_t)wsc[pi * 16 * KP * 512 + ((k % 512) / 32 * KP + ps) * wd_ + c];
             wd[k * N + n] = trn_mx_decode(el, sc, code);
             werr += (wd[k * N + n] - w[k * N + n]) * (wd[k * N + n] - w[k * N + n]);
             wden += w[k * N + n] * w[k * N + n];
@@ -380,6 +393,131 @@ static void test_mx_prequant(int M, int K, int N, trn_precision prec, trn_scale_
     trn_core_destroy(c);
     trn_program_destroy(p);
     free(x), free(w), free(wc), free(wsc), free(xd), free(wd), free(y), free(ref);
+}
+
+/* The panel layout of lower.h on small and ragged n, checked element by element against the
+ * layout worked above (ref_width / ref_cols): the widths the library reports (n = 1 -> 8,
+ * 100 -> 104, 600 = 512 + 88, 601 = 512 + 96), every value of trn_lower_pack_panels and
+ * trn_lower_pack_mx_panels at its documented place and the padding columns zero. */
+static void test_pack_layout(void) {
+    static const int64_t ns[] = {1, 8, 100, 128, 600, 601, 1024};
+    static const int64_t widths[][2] = {{8, 0},    {8, 0},    {104, 0},  {128, 0},
+                                        {512, 88}, {512, 96}, {512, 512}};
+    for (size_t t = 0; t < sizeof ns / sizeof *ns; t++) {
+        int64_t n = ns[t], np = (n + 511) / 512;
+        for (int64_t pi = 0; pi < np; pi++) {
+            CHECK_EQ_INT(trn_lower_panel_width(n, pi), widths[t][pi]);
+            CHECK_EQ_INT(ref_width(n, pi), widths[t][pi]);
+        }
+        CHECK_EQ_INT(trn_lower_panel_cols(n), widths[t][0] + widths[t][1]);
+        for (int mx = 0; mx < 2; mx++) {
+            int64_t k = mx ? 512 : 3, cols = ref_cols(n);
+            double *w = malloc(sizeof(double) * (size_t)(k * n));
+            double *o = malloc(sizeof(double) * (size_t)(k * cols));
+            for (int64_t i = 0; i < k * n; i++) w[i] = (double)(i + 1);
+            for (int64_t i = 0; i < k * cols; i++) o[i] = -1; /* every element must be written */
+            if (mx)
+                trn_lower_pack_mx_panels(w, k, n, o);
+            else
+                trn_lower_pack_panels(w, k, n, o);
+            int64_t bad = 0;
+            for (int64_t pi = 0; pi < np; pi++) {
+                int64_t wd = ref_width(n, pi);
+                const double *pb = o + 512 * k * pi;
+                for (int64_t r = 0; r < k; r++)
+                    for (int64_t c = 0; c < wd; c++) {
+                        int64_t col = 512 * pi + c;
+                        double want = col < n ? w[r * n + col] : 0.0;
+                        /* MXFP8: row 512 s + 4 p + j at (s, p, 4 c + j) of [k/512, 128, 4 wd] */
+                        int64_t at =
+                            mx ? ((r / 512 * 128 + r % 512 / 4) * wd + c) * 4 + r % 4 : r * wd + c;
+                        bad += pb[at] != want;
+                    }
+            }
+            CHECK_MSG(bad == 0, "pack %s n=%lld: %lld values misplaced", mx ? "mx" : "panels",
+                      (long long)n, (long long)bad);
+            free(w), free(o);
+        }
+    }
+}
+
+/* Small n (routers: Mixtral's 8 experts, GPT-OSS's 128) and a ragged last panel (600 = 512 +
+ * 88): bit-exact against the references, bf16 and FP8 on NeuronCore-v3 (trn2), the MX modes on
+ * v4 (trn3). */
+static void test_small_n(void) {
+    static const int64_t ns[] = {1, 8, 100, 128, 600};
+    for (size_t i = 0; i < sizeof ns / sizeof *ns; i++) {
+        int64_t n = ns[i];
+        lin_case a = {3, 3, 640, n, TRN_PREC_BF16, TRN_DTYPE_BF16, TRN_DTYPE_F32, 1, TRN_ACT_COPY,
+                      0, -1};
+        run_case(&a);
+        lin_case f = {3, 130,          768, n, TRN_PREC_FP8, TRN_DTYPE_BF16, TRN_DTYPE_BF16,
+                      0, TRN_ACT_RELU, 0,   -1};
+        run_case(&f);
+        test_mx_prequant(3, 1024, (int)n, TRN_PREC_MXFP4, TRN_SCALE_OCP);
+        test_mx_prequant(3, 520, (int)n, TRN_PREC_MXFP8Q, TRN_SCALE_OCP);
+    }
+    test_mxfp8(130, 512, 100);
+    test_mxfp8(130, 1024, 8);
+}
+
+/* The HBM bytes a decode step (m = 1) reads, from the runtime's profile: x once (m k 2 bytes,
+ * transposed once and resident) plus the weights, k x n_pad (n_pad: n rounded up to 8 for a
+ * single panel, 512 + the rest rounded up to 8 beyond) x the bytes per weight: bf16 2, FP8 1,
+ * MXFP8 2 (bf16 in HBM, quantized on chip); MXFP4 and MXFP8Q 128 ceil(k / 512) x4-packed words
+ * (2 or 4 bytes) plus 16 ceil(k / 512) E8M0 scale bytes per column. */
+static void test_hbm_bytes(void) {
+    static const struct {
+        const char *chip;
+        trn_precision prec;
+        int64_t k, n, pad; /* pad: n_pad worked by hand */
+    } cs[] = {
+        {"trn2", TRN_PREC_BF16, 4096, 8, 8},    {"trn2", TRN_PREC_BF16, 1024, 100, 104},
+        {"trn2", TRN_PREC_FP8, 1024, 128, 128}, {"trn2", TRN_PREC_BF16, 512, 600, 600},
+        {"trn3", TRN_PREC_MXFP8, 1024, 8, 8},   {"trn3", TRN_PREC_MXFP4, 2880, 128, 128},
+        {"trn3", TRN_PREC_MXFP8Q, 1024, 1, 8},
+    };
+    trn_hw *hw = NULL;
+    if (trn_hw_create(&hw, NULL) != TRN_OK) {
+        CHECK(0);
+        return;
+    }
+    for (size_t i = 0; i < sizeof cs / sizeof *cs; i++) {
+        trn_err err = {0};
+        trn_runtime *rt = NULL;
+        CHECK_EQ_INT(trn_runtime_create(hw, cs[i].chip, &rt, &err), TRN_OK);
+        if (!rt) continue;
+        int64_t k = cs[i].k, n = cs[i].n, kp = (k + 511) / 512;
+        trn_lower_op op = {0};
+        op.kind = TRN_LOWER_LINEAR, op.m = 1, op.k = k, op.n = n, op.prec = cs[i].prec;
+        op.dtype = TRN_DTYPE_BF16, op.out_dtype = TRN_DTYPE_F32;
+        int pq = cs[i].prec == TRN_PREC_MXFP4 || cs[i].prec == TRN_PREC_MXFP8Q;
+        size_t nw = (size_t)(pq ? kp * 128 * cs[i].pad : k * cs[i].pad);
+        size_t ns = (size_t)(16 * kp * cs[i].pad);
+        double *x = calloc((size_t)k, sizeof(double)), *w = calloc(nw, sizeof(double));
+        double *ws = calloc(ns, sizeof(double)), *y = calloc((size_t)n, sizeof(double));
+        trn_binding in[3] = {{"x", x, (size_t)k}, {"w", w, nw}, {"ws", ws, ns}};
+        trn_binding out[1] = {{"y", y, (size_t)n}};
+        trn_op_profile prof;
+        memset(&prof, 0, sizeof prof);
+        trn_status st = trn_runtime_run(rt, &op, in, pq ? 3 : 2, out, 1, &prof, &err);
+        CHECK_MSG(st == TRN_OK, "%s: %s", trn_precision_name(cs[i].prec), err.msg);
+        uint64_t wb = 0;
+        switch (cs[i].prec) {
+        case TRN_PREC_FP8: wb = (uint64_t)(k * cs[i].pad); break;
+        case TRN_PREC_MXFP4: wb = (uint64_t)(kp * 128 * cs[i].pad * 2 + ns); break;
+        case TRN_PREC_MXFP8Q: wb = (uint64_t)(kp * 128 * cs[i].pad * 4 + ns); break;
+        default: wb = (uint64_t)(k * cs[i].pad * 2); break;
+        }
+        uint64_t want = (uint64_t)k * 2 + wb;
+        CHECK_MSG(prof.hbm_read_bytes == want,
+                  "%s %s k=%lld n=%lld: %llu bytes read, %llu expected", cs[i].chip,
+                  trn_precision_name(cs[i].prec), (long long)k, (long long)n,
+                  (unsigned long long)prof.hbm_read_bytes, (unsigned long long)want);
+        free(x), free(w), free(ws), free(y);
+        trn_runtime_destroy(rt);
+    }
+    trn_hw_destroy(hw);
 }
 
 static void test_errors(void) {
@@ -485,7 +623,10 @@ static void test_spill_choice(void) {
 }
 
 int main(void) {
+    test_pack_layout();
     test_cases();
+    test_small_n();
+    test_hbm_bytes();
     test_mxfp8(130, 1024, 600);
     test_mxfp8(3, 512, 601); /* odd free sizes: a zero column of x, a padded weight column */
     test_mx_prequant(3, 512, 601, TRN_PREC_MXFP4, TRN_SCALE_NC4);

@@ -1,4 +1,4 @@
-/* The MoE and activation kernels (ROUTER, GLU_OAI, ACT) run through the runtime
+/* The MoE and activation kernels (ROUTER, GLU_OAI, ACT, MOE_COMBINE) run through the runtime
  * (trn_runtime_run) on trn1, trn2 and trn3 against plain C references written here.
  *
  * ROUTER: expert ids identical to a reference that computes the scores with the kernel's
@@ -283,6 +283,118 @@ static void test_bad_fields(void) {
     expect_bad(&a, "n = 0");
 }
 
+/* ---- MOE_COMBINE ---------------------------------------------------------------------------- */
+
+/* y[t] = sum_j w[t, j] d[t, j] against the documented rounding worked in plain C (w rounded to
+ * dtype, each FP32 product and partial sum rounded to out_dtype, slots in order): bit-exact.
+ * Against the FP64 sum of the same inputs: each of the 2k roundings (w, the products, the sums)
+ * moves the result by at most u (the unit roundoff: 2^-8 bf16, 2^-24 f32) times the sum of |w d|
+ * over the slots, so |y - exact| <= 2k u sum_j |w_j d_j| (times 1 + 2k u for the growth, covered by
+ * 2k + 1). Some d and w are exact zeros (their signs survive: -0 products). */
+static double worst_comb_ratio;
+
+static void test_combine(int c, int m, int k, int n, trn_dtype dt, trn_dtype yt) {
+    uint64_t s = 700 + (uint64_t)(m * 13 + k * 5 + n) + (uint64_t)dt * 3 + (uint64_t)yt;
+    size_t nd = (size_t)m * k * n, nw = (size_t)m * k, ny = (size_t)m * n;
+    double *d = malloc(nd * sizeof *d), *w = malloc(nw * sizeof *w), *y = malloc(ny * sizeof *y);
+    for (size_t i = 0; i < nd; i++)
+        d[i] = i % 97 == 5 ? (i % 2 ? -0.0 : 0.0) : lt_round(dt, ct_uniform(&s, -3, 3));
+    for (size_t i = 0; i < nw; i++) w[i] = i % 23 == 7 ? 0.0 : ct_uniform(&s, 0, 1);
+    trn_lower_op op = {0};
+    op.kind = TRN_LOWER_MOE_COMBINE, op.m = m, op.n = n, op.topk = k;
+    op.dtype = dt, op.out_dtype = yt;
+    trn_binding in[2] = {{"d", d, nd}, {"w", w, nw}}, out[1] = {{"y", y, ny}};
+    trn_err err = {0};
+    trn_status st = trn_runtime_run(rts[c], &op, in, 2, out, 1, NULL, &err);
+    CHECK_MSG(st == TRN_OK, "moe_combine %s: %s", chips[c], err.msg);
+    double u = yt == TRN_DTYPE_BF16 || dt == TRN_DTYPE_BF16 ? ldexp(1.0, -8) : ldexp(1.0, -24);
+    size_t bad = 0, far = 0;
+    double worst = 0;
+    for (int t = 0; t < m && st == TRN_OK; t++)
+        for (int h = 0; h < n; h++) {
+            float acc = 0.0f;
+            double ex = 0, mag = 0;
+            for (int j = 0; j < k; j++) {
+                float wq = lt_round(dt, (float)w[(size_t)t * k + j]);
+                float dv = (float)d[((size_t)t * k + j) * n + h];
+                float p = lt_round(yt, wq * dv);
+                acc = j ? lt_round(yt, acc + p) : p;
+                ex += w[(size_t)t * k + j] * dv, mag += fabs(w[(size_t)t * k + j] * dv);
+            }
+            float got = (float)y[(size_t)t * n + h];
+            bad += test_f32_bits(got) != test_f32_bits(acc);
+            double bound = (2 * k + 1) * u * mag, e = fabs(got - ex);
+            far += !(e <= bound);
+            if (bound > 0 && e / bound > worst) worst = e / bound;
+        }
+    if (worst > worst_comb_ratio) worst_comb_ratio = worst;
+    CHECK_MSG(bad == 0, "moe_combine %s m=%d k=%d n=%d %s->%s: %zu of %zu not bit-exact", chips[c],
+              m, k, n, trn_dtype_name(dt), trn_dtype_name(yt), bad, ny);
+    CHECK_MSG(far == 0,
+              "moe_combine %s m=%d k=%d n=%d: %zu values off the FP64 sum by more than "
+              "the bound",
+              chips[c], m, k, n, far);
+    free(d), free(w), free(y);
+}
+
+/* The kernel against the chain it replaces in the model runner: k MUL kernels (w broadcast to
+ * [m, n], bf16) and k - 1 ADD kernels, y = w_0 d_0, then y = y + w_j d_j: bit-identical. */
+static void test_combine_vs_chain(int c, int m, int k, int n) {
+    uint64_t s = 900 + (uint64_t)(m + k + n);
+    size_t nd = (size_t)m * k * n, nw = (size_t)m * k, ny = (size_t)m * n;
+    double *d = malloc(nd * sizeof *d), *w = malloc(nw * sizeof *w), *y = malloc(ny * sizeof *y);
+    double *a = malloc(ny * sizeof *a), *b = malloc(ny * sizeof *b), *p = malloc(ny * sizeof *p),
+           *acc = malloc(ny * sizeof *acc), *t2 = malloc(ny * sizeof *t2);
+    for (size_t i = 0; i < nd; i++) d[i] = lt_round(TRN_DTYPE_BF16, ct_uniform(&s, -3, 3));
+    for (size_t i = 0; i < nw; i++) w[i] = ct_uniform(&s, 0, 1);
+    trn_lower_op op = {0};
+    op.kind = TRN_LOWER_MOE_COMBINE, op.m = m, op.n = n, op.topk = k;
+    op.dtype = op.out_dtype = TRN_DTYPE_BF16;
+    trn_binding in[2] = {{"d", d, nd}, {"w", w, nw}}, out[1] = {{"y", y, ny}};
+    trn_err err = {0};
+    CHECK_MSG(trn_runtime_run(rts[c], &op, in, 2, out, 1, NULL, &err) == TRN_OK, "%s", err.msg);
+    trn_lower_op mul = {0}, add;
+    mul.kind = TRN_LOWER_MUL, mul.m = m, mul.n = n;
+    mul.dtype = mul.out_dtype = TRN_DTYPE_BF16;
+    add = mul, add.kind = TRN_LOWER_ADD;
+    for (int j = 0; j < k; j++) {
+        for (int t = 0; t < m; t++)
+            for (int h = 0; h < n; h++) {
+                a[(size_t)t * n + h] = w[(size_t)t * k + j];
+                b[(size_t)t * n + h] = d[((size_t)t * k + j) * n + h];
+            }
+        trn_binding mi[2] = {{"a", a, ny}, {"b", b, ny}}, mo[1] = {{"y", j ? p : acc, ny}};
+        CHECK(trn_runtime_run(rts[c], &mul, mi, 2, mo, 1, NULL, &err) == TRN_OK);
+        if (!j) continue;
+        trn_binding ai[2] = {{"a", acc, ny}, {"b", p, ny}}, ao[1] = {{"y", t2, ny}};
+        CHECK(trn_runtime_run(rts[c], &add, ai, 2, ao, 1, NULL, &err) == TRN_OK);
+        memcpy(acc, t2, ny * sizeof *acc);
+    }
+    size_t bad = 0;
+    for (size_t i = 0; i < ny; i++)
+        bad += test_f32_bits((float)y[i]) != test_f32_bits((float)acc[i]);
+    CHECK_MSG(bad == 0, "moe_combine %s m=%d k=%d n=%d: %zu of %zu differ from the MUL/ADD chain",
+              chips[c], m, k, n, bad, ny);
+    free(d), free(w), free(y), free(a), free(b), free(p), free(acc), free(t2);
+}
+
+static void test_combine_bad(void) {
+    trn_lower_op op = {0};
+    op.kind = TRN_LOWER_MOE_COMBINE, op.m = 4, op.n = 8, op.topk = 0;
+    op.dtype = op.out_dtype = TRN_DTYPE_BF16;
+    expect_bad(&op, "topk = 0");
+    op.topk = 1025;
+    expect_bad(&op, "topk = 1025");
+    op.topk = 2, op.n = 0;
+    expect_bad(&op, "n = 0");
+    op.n = 8, op.m = 0;
+    expect_bad(&op, "m = 0");
+    op.m = 4, op.dtype = TRN_DTYPE_FP8_E4M3;
+    expect_bad(&op, "dtype fp8_e4m3");
+    op.dtype = TRN_DTYPE_BF16, op.out_dtype = TRN_DTYPE_INT32;
+    expect_bad(&op, "out_dtype int32");
+}
+
 int main(void) {
     if (trn_hw_create(&hw, NULL) != TRN_OK) return 2;
     trn_err err = {0};
@@ -311,12 +423,32 @@ int main(void) {
             test_act(c, 7, 2500, fs[i], TRN_DTYPE_F32, TRN_DTYPE_F32);
         }
     }
+    for (int c = 0; c < 3; c++) {
+        test_combine(c, 130, 1, 300, TRN_DTYPE_BF16, TRN_DTYPE_BF16);
+        test_combine(c, 200, 2, 2100, TRN_DTYPE_BF16, TRN_DTYPE_BF16); /* two chunks */
+        test_combine(c, 5, 4, 4100, TRN_DTYPE_BF16, TRN_DTYPE_BF16);   /* three */
+        test_combine(c, 129, 4, 64, TRN_DTYPE_F32, TRN_DTYPE_F32);
+        test_combine(c, 40, 3, 100, TRN_DTYPE_BF16, TRN_DTYPE_F32);
+        test_combine(c, 20, 40, 300, TRN_DTYPE_F32, TRN_DTYPE_F32);   /* 150-column chunks */
+        test_combine(c, 2, 1024, 40, TRN_DTYPE_BF16, TRN_DTYPE_BF16); /* the most slots */
+        /* one token: the columns spread over 128, 120, 100 partitions; 127 (prime) cannot be */
+        test_combine(c, 1, 2, 4096, TRN_DTYPE_BF16, TRN_DTYPE_BF16);
+        test_combine(c, 1, 4, 2880, TRN_DTYPE_BF16, TRN_DTYPE_F32);
+        test_combine(c, 1, 1, 300, TRN_DTYPE_BF16, TRN_DTYPE_BF16);
+        test_combine(c, 1, 3, 127, TRN_DTYPE_BF16, TRN_DTYPE_BF16);
+        test_combine(c, 1, 2, 640, TRN_DTYPE_F32, TRN_DTYPE_F32); /* f32: the row layout */
+        test_combine_vs_chain(c, 131, 2, 70);
+        test_combine_vs_chain(c, 3, 4, 2050);
+        test_combine_vs_chain(c, 1, 4, 2880);
+    }
     test_bad_fields();
+    test_combine_bad();
     printf("router: ids and weights bit-exact; weights vs FP64 at most %.2f of the bound\n"
            "glu_oai: NMSE vs FP64 %.3g (bf16), %.3g (f32)\n"
-           "act: %lld ULP (f32), %lld bf16 ULP (bf16)\n",
+           "act: %lld ULP (f32), %lld bf16 ULP (bf16)\n"
+           "moe_combine: bit-exact, = the MUL/ADD chain; vs FP64 at most %.2f of the bound\n",
            worst_wd_ratio, worst_glu[0], worst_glu[1], (long long)worst_ulp[0],
-           (long long)worst_ulp[1]);
+           (long long)worst_ulp[1], worst_comb_ratio);
     for (int c = 0; c < 3; c++) trn_runtime_destroy(rts[c]);
     trn_hw_destroy(hw);
     ct_done();

@@ -43,11 +43,11 @@ static double rnd(uint64_t *s) {
 static void whole(trn_runtime *rt, const trn_lower_op *op, const double *x, const double *W,
                   const double *b, double *y) {
     trn_err err = {0};
-    int64_t np = (op->n + 511) / 512;
-    double *pw = calloc((size_t)(np * op->k * 512), sizeof *pw);
+    size_t nw = (size_t)(op->k * trn_lower_panel_cols(op->n)); /* the panel layout of lower.h */
+    double *pw = calloc(nw, sizeof *pw);
     trn_lower_pack_panels(W, op->k, op->n, pw);
     trn_binding in[3] = {{"x", (double *)x, (size_t)(op->m * op->k)},
-                         {"w", pw, (size_t)(np * op->k * 512)},
+                         {"w", pw, nw},
                          {"b", (double *)b, (size_t)op->n}};
     trn_binding out[1] = {{"y", y, (size_t)(op->m * op->n)}};
     trn_status s = trn_runtime_run(rt, op, in, op->bias ? 3 : 2, out, 1, NULL, &err);
@@ -67,9 +67,9 @@ static void split(trn_runtime *rt, const trn_lower_op *op, int64_t cols, int64_t
             trn_lower_op pc = *op;
             pc.m = r0 + rows < m ? rows : m - r0;
             pc.n = c0 + cols < n ? cols : n - c0;
-            int64_t np = (pc.n + 511) / 512;
+            size_t nw = (size_t)(k * trn_lower_panel_cols(pc.n));
             double *kn = malloc((size_t)(k * pc.n) * sizeof *kn);
-            double *pw = calloc((size_t)(np * k * 512), sizeof *pw);
+            double *pw = calloc(nw, sizeof *pw);
             double *pb = malloc((size_t)pc.n * sizeof *pb);
             double *px = malloc((size_t)(pc.m * k) * sizeof *px);
             double *py = malloc((size_t)(pc.m * pc.n) * sizeof *py);
@@ -77,7 +77,7 @@ static void split(trn_runtime *rt, const trn_lower_op *op, int64_t cols, int64_t
                 for (int64_t j = 0; j < pc.n; j++) kn[i * pc.n + j] = W[i * n + c0 + j];
             for (int64_t j = 0; j < pc.n; j++) pb[j] = b[c0 + j];
             trn_lower_pack_panels(kn, k, pc.n, pw);
-            trn_binding wb[2] = {{"w", pw, (size_t)(np * k * 512)}, {"b", pb, (size_t)pc.n}};
+            trn_binding wb[2] = {{"w", pw, nw}, {"b", pb, (size_t)pc.n}};
             trn_resident *res = NULL;
             trn_status s = trn_runtime_resident_create(rt, &pc, wb, op->bias ? 2 : 1, &res, &err);
             CHECK_MSG(s == TRN_OK, "resident: %s", err.msg);

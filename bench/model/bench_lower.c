@@ -8,7 +8,8 @@
  * layers + the LM head on the last token) from the runtime's cache, each distinct op shape
  * compiled and timed once, with the total host wall time and peak RSS.
  *
- * Then wide row ops (run_wide): the streamed norms and the head-grouped RoPE of bigger models.
+ * Then wide row ops (run_wide): the streamed norms and the head-grouped RoPE of bigger models;
+ * and narrow LINEARs (run_narrow): MoE routers, whose weight panel is only n columns wide.
  *
  * Usage: bench_lower [chip ...] (default trn2 trn3). Run by `make bench`, never by CTest.
  * Left out: multi-core splits (one NeuronCore runs each op with its fair HBM share). */
@@ -157,6 +158,34 @@ static int run_wide(trn_runtime *rt, const char *chip) {
     return 0;
 }
 
+/* Narrow LINEARs: the MoE routers of Mixtral-8x7B (k = 4096, n = 8 experts) and GPT-OSS-120B
+ * (k = 2880, n = 128), decode (1 token) and prefill (2048), bf16, whose weight panel is only as
+ * wide as n rounded up to TRN_LOWER_PANEL_ALIGN (lower.h): HBM bytes read by one NeuronCore,
+ * time on one NeuronCore and with the op split over the chip's. */
+static int run_narrow(trn_runtime *rt, const char *chip) {
+    static const struct {
+        const char *name;
+        int64_t k, n;
+    } rs[] = {{"mixtral router", 4096, 8}, {"gpt-oss router", 2880, 128}};
+    printf("\n%s, MoE router linears (bf16):\n  %-22s %7s %10s %12s %10s\n", chip, "op", "tokens",
+           "time us", "HBM read B", "chip us");
+    for (size_t i = 0; i < sizeof rs / sizeof rs[0]; i++)
+        for (int64_t m = 1; m <= T; m += T - 1) {
+            trn_lower_op o = lin(m, rs[i].k, rs[i].n, TRN_PREC_BF16);
+            trn_op_profile pr;
+            double sec = 0;
+            trn_err err = {0};
+            if (trn_runtime_time(rt, &o, &pr, &err) != TRN_OK ||
+                trn_runtime_op_seconds(rt, &o, &sec, &err) != TRN_OK) {
+                fprintf(stderr, "bench_lower: %s %s: %s\n", chip, rs[i].name, err.msg);
+                return 1;
+            }
+            printf("  %-22s %7lld %10.2f %12llu %10.2f\n", rs[i].name, (long long)m,
+                   pr.time_ns / 1e3, (unsigned long long)pr.hbm_read_bytes, sec * 1e6);
+        }
+    return 0;
+}
+
 int main(int argc, char **argv) {
     static const char *def[] = {"trn2", "trn3"};
     const char **chips = argc > 1 ? (const char **)argv + 1 : def;
@@ -189,6 +218,7 @@ int main(int argc, char **argv) {
         if (!rc && ver >= 4) rc = run_phase(rt, chips[c], "prefill", T, T, TRN_PREC_MXFP4);
         if (!rc && ver >= 4) rc = run_phase(rt, chips[c], "decode", 1, T, TRN_PREC_MXFP4);
         if (!rc) rc = run_wide(rt, chips[c]);
+        if (!rc) rc = run_narrow(rt, chips[c]);
         int progs;
         uint64_t hits, misses;
         trn_runtime_cache_stats(rt, &progs, &hits, &misses);

@@ -15,10 +15,13 @@
  * rows with EMBED) and sampling. On-chip tiles are placed by live range (docs/lowering.md).
  *
  * HBM tensor names and layouts of each kernel (all row-major):
- *   LINEAR     x [m, k] (dtype), w [ceil(n/512), k, 512] (weights in 512-column panels, the
- *              last zero padded: trn_lower_pack_panels; MXFP8: trn_lower_pack_mx_panels;
- *              MXFP4, MXFP8Q: codes w and scales ws from trn_lower_pack_mx_weights),
- *              optional b [1, n] bf16 -> y [m, n] (out_dtype) = act(x @ W + b)
+ *   LINEAR     x [m, k] (dtype), w [k * n_pad] (weights in column panels, each [k, width]
+ *              row-major: 512 wide but the last, whose width is the rest of n rounded up to
+ *              TRN_LOWER_PANEL_ALIGN and zero padded; panel i at element 512 k i; n_pad =
+ *              trn_lower_panel_cols(n): trn_lower_pack_panels; MXFP8:
+ *              trn_lower_pack_mx_panels; MXFP4, MXFP8Q: codes w and scales ws from
+ *              trn_lower_pack_mx_weights), optional b [1, n] bf16 -> y [m, n] (out_dtype) =
+ *              act(x @ W + b)
  *   RMSNORM    x [m, n], g [1, n] bf16 -> y [m, n] = x * rsqrt(mean(x^2) + eps) * g, the
  *              normalized x rounded to out_dtype before * g (as HF does)
  *   LAYERNORM  x [m, n], g [1, n], b [1, n] bf16 -> y = (x - mean) * rsqrt(var + eps) * g + b
@@ -45,6 +48,10 @@
  *              * g sigmoid(alpha g), g = min(gate, limit); the sigmoid, g sigmoid and u + 1
  *              rounded to dtype (HF's bf16 steps; alpha g stays FP32), y to out_dtype
  *   ACT        x [m, n] -> y [m, n] = act(x) (gelu, gelu_apprx_tanh, silu, relu), rounded once
+ *   MOE_COMBINE d [m, topk, n] (dtype: each token's topk expert outputs, in slot order), w f32
+ *              [m, topk] (routing weights) -> y [m, n] (out_dtype) = sum over j = 0 .. topk-1
+ *              in order of w[t, j] d[t, j]: w rounded to dtype, each product and each partial
+ *              sum rounded to out_dtype (HF's bf16 combine)
  */
 #ifndef TRNSIM_LOWER_H
 #define TRNSIM_LOWER_H
@@ -73,6 +80,7 @@ typedef enum trn_lower_kind {
     TRN_LOWER_ROUTER,  /* MoE gating and top-k (lower_moe.c) */
     TRN_LOWER_GLU_OAI, /* GPT-OSS clamped GLU (lower_moe.c) */
     TRN_LOWER_ACT,     /* y = act(x), an activation not fused into a LINEAR (lower_moe.c) */
+    TRN_LOWER_MOE_COMBINE,
     TRN_LOWER_KIND_COUNT
 } trn_lower_kind;
 
@@ -109,7 +117,7 @@ typedef struct trn_lower_op {
     int sinks;      /* ATTENTION: 1 adds input "sinks" [1, heads] f32, one logit per head that
                        joins every row's softmax denominator (GPT-OSS) */
     double scale;   /* ATTENTION: score scale; 0 = 1 / sqrt(head_dim) */
-    int64_t topk;   /* ROUTER: experts per token */
+    int64_t topk;   /* ROUTER: experts per token; MOE_COMBINE: slots per token (1 to 1024) */
     int gating;     /* ROUTER: trn_lower_gating */
     double alpha, limit;       /* GLU_OAI: sigmoid slope, clamp */
     uint64_t sbuf_limit_bytes; /* LINEAR: SBUF bytes per partition the kernel may use; 0 = all
@@ -139,6 +147,11 @@ int trn_precision_find(const char *name);  /* -1 if unknown */
 #define TRN_LOWER_FP8_DTYPE TRN_DTYPE_FP8_E4M3_LEGACY
 /* Columns of one weight panel (one PSUM bank of FP32). */
 #define TRN_LOWER_PANEL 512
+/* The last (or only) panel of LINEAR's w is only as wide as the rest of n rounded up to a
+ * multiple of this: a router of 8 experts streams k x 8 weights, not k x 512. 8 keeps the
+ * MX kernels' moving free size even (nc_matmul_mx) and costs at most 7 zero columns; the DMA
+ * of a weight chunk stays one contiguous run per partition at any width (docs/lowering.md). */
+#define TRN_LOWER_PANEL_ALIGN 8
 
 /* How LINEAR tiles its matmul (trn_lower_linear_plan). The contraction of a K chunk starting
  * at row k0 with `slots` slots of 128 partitions puts row k0 + slots * p + j at partition p,
@@ -197,13 +210,22 @@ trn_status trn_lower_mem_get(const trn_lower_op *op, const trn_isa_target *t, tr
  * act=copy bias=0"): equal keys compile to the same program on the same target. */
 void trn_lower_key(const trn_lower_op *op, char *buf, size_t n);
 
-/* Packs a row-major W[k, n] (borrowed, k * n values) into the panel layout of LINEAR's w,
- * [ceil(n / 512), k, 512], zero padded: out has ceil(n / 512) * k * 512 values (borrowed). */
+/* Width of panel pi (0-based) of LINEAR's w for an n-column W: TRN_LOWER_PANEL for every
+ * panel but the last, the last n - 512 (panels - 1) rounded up to TRN_LOWER_PANEL_ALIGN. */
+int64_t trn_lower_panel_width(int64_t n, int64_t pi);
+/* The columns of all panels together, n_pad = 512 (ceil(n / 512) - 1) + the last's width:
+ * LINEAR's w holds k * n_pad values (MXFP4 / MXFP8Q: codes ceil(k / 512) 128 n_pad, scales
+ * 16 ceil(k / 512) n_pad). */
+int64_t trn_lower_panel_cols(int64_t n);
+
+/* Packs a row-major W[k, n] (borrowed, k * n values) into the panel layout of LINEAR's w:
+ * panel i, [k, width_i] row-major, at element 512 k i, columns past n zero; out has
+ * k * trn_lower_panel_cols(n) values (borrowed). */
 void trn_lower_pack_panels(const double *w, int64_t k, int64_t n, double *out);
 
-/* Packs W[k, n] (k a multiple of 512) into the MXFP8 (on-chip quantized) layout of LINEAR's w,
- * [ceil(n / 512), k / 512, 128, 2048]: element (panel, s, p, 4 c + j) = W[512 s + 4 p + j][512
- * panel + c], zero padded (out has ceil(n / 512) * k * 512 values). */
+/* Packs W[k, n] (k a multiple of 512) into the MXFP8 (on-chip quantized) layout of LINEAR's w:
+ * panel i (width wi) at element 512 k i as [k / 512, 128, 4 wi]: element (s, p, 4 c + j) =
+ * W[512 s + 4 p + j][512 i + c], zero padded (out has k * trn_lower_panel_cols(n) values). */
 void trn_lower_pack_mx_panels(const double *w, int64_t k, int64_t n, double *out);
 
 /* The MX element type of LINEAR's pre-quantized weights: FP4_E2M1 (MXFP4), FP8_E4M3 (MXFP8Q);
@@ -212,12 +234,13 @@ trn_dtype trn_lower_mx_weight_dtype(trn_precision p);
 
 /* Quantizes a row-major W[k, n] (borrowed, k a multiple of 4) for LINEAR's MXFP4 / MXFP8Q
  * modes, each block of 32 consecutive k of a column with scale rule `rule` (TRN_SCALE_OCP for
- * checkpoints' MX weights), RNE; kp = ceil(k/512) passes, rows past k zero:
- * codes -> "w" [ceil(n/512), kp, 128, 512] x4-packed words
- * (elem FP4_E2M1: fp4_e2m1_x4; FP8_E4M3: fp8_e4m3_x4), word (panel, s, p, c) holding in slot j
- * (nibble or byte j, low first) the code of W[512 s + 4 p + j][512 panel + c]; scales -> "ws"
- * [ceil(n/512), 16, kp, 512] E8M0 bytes, (panel, g, s, c) the scale of the block of
- * k = 512 s + 32 g .. + 31 (a panel's scales of one g for every pass contiguous).
+ * checkpoints' MX weights), RNE; kp = ceil(k/512) passes, rows past k zero; panel i of
+ * width wi (trn_lower_panel_width): codes -> "w", panel i at element 512 kp 128 i as
+ * [kp, 128, wi] x4-packed words (elem FP4_E2M1: fp4_e2m1_x4; FP8_E4M3: fp8_e4m3_x4), word
+ * (s, p, c) holding in slot j (nibble or byte j, low first) the code of W[512 s + 4 p + j]
+ * [512 i + c]; scales -> "ws", panel i at element 512 16 kp i as [16, kp, wi] E8M0 bytes,
+ * (g, s, c) the scale of the block of k = 512 s + 32 g .. + 31 (a panel's scales of one g
+ * for every pass contiguous). codes has kp 128 n_pad values, scales 16 kp n_pad.
  * Columns past n are zero (codes 0, scales of an all-zero block). Values are doubles as
  * trn_core_tensor_write takes them (packed words and bytes as integers). TRN_E_INVALID for an
  * elem other than FP4_E2M1 / FP8_E4M3 or k not a multiple of 4. */

@@ -10,7 +10,7 @@
 
 static const char *const kind_names[TRN_LOWER_KIND_COUNT] = {
     "linear", "rmsnorm",   "layernorm", "softmax", "add",     "mul", "swiglu",
-    "rope",   "attention", "embed",     "router",  "glu_oai", "act"};
+    "rope",   "attention", "embed",     "router",  "glu_oai", "act", "moe_combine"};
 static const char *const prec_names[TRN_PREC_COUNT] = {"bf16", "fp8", "mxfp8", "mxfp4", "mxfp8q"};
 
 const char *trn_lower_kind_name(trn_lower_kind k) {
@@ -410,6 +410,8 @@ void lw_bcast_row(lw *e, const char *dst, const char *src, const char *ps, const
 
 /* ROUTER's experts: max8 reads 8 to 16384 elements per partition (docs/semantics.md) */
 #define TRN_LOWER_ROUTER_MAX_EXPERTS 16384
+/* MOE_COMBINE's slots per token: its 64 KiB ring of d then holds chunks of 8 f32 columns */
+#define TRN_LOWER_COMBINE_MAX_SLOTS 1024
 
 static int act_dtype_ok(trn_dtype d) {
     return d == TRN_DTYPE_BF16 || d == TRN_DTYPE_F32;
@@ -562,6 +564,17 @@ trn_status trn_lower_check(const trn_lower_op *op, const trn_isa_target *t, trn_
                                "act: act %s (expected gelu, gelu_apprx_tanh, silu or relu)",
                                trn_act_name(op->act));
         return TRN_OK;
+    case TRN_LOWER_MOE_COMBINE:
+        if (op->n < 1 || op->n > (1 << 20))
+            return trn_err_set(err, TRN_E_INVALID,
+                               "moe_combine: n = %lld (expected 1 to %d columns)", (long long)op->n,
+                               1 << 20);
+        if (op->topk < 1 || op->topk > TRN_LOWER_COMBINE_MAX_SLOTS)
+            return trn_err_set(err, TRN_E_INVALID,
+                               "moe_combine: topk = %lld (expected 1 to %d expert slots per "
+                               "token)",
+                               (long long)op->topk, TRN_LOWER_COMBINE_MAX_SLOTS);
+        return TRN_OK;
     case TRN_LOWER_EMBED:
         /* k table rows (int32 ids), n columns */
         if (op->k < 1 || op->k > 2147483647 || op->n < 1 || op->n > (1 << 20))
@@ -631,6 +644,7 @@ static trn_status emit(const trn_lower_op *op, const trn_isa_target *t, char **t
     case TRN_LOWER_ROUTER: s = lw_router(&e, err); break;
     case TRN_LOWER_GLU_OAI: s = lw_glu_oai(&e, err); break;
     case TRN_LOWER_ACT: s = lw_act(&e, err); break;
+    case TRN_LOWER_MOE_COMBINE: s = lw_moe_combine(&e, err); break;
     default: s = trn_err_set(err, TRN_E_INVALID, "lower: unknown op"); break;
     }
     if (s == TRN_OK) s = lw_finish(&e, err);
@@ -690,27 +704,44 @@ void trn_lower_key(const trn_lower_op *op, char *buf, size_t n) {
              (unsigned long long)op->sbuf_limit_bytes, op->x_spill);
 }
 
+int64_t trn_lower_panel_width(int64_t n, int64_t pi) {
+    int64_t np = lw_cdiv(n, TRN_LOWER_PANEL);
+    if (pi < np - 1) return TRN_LOWER_PANEL;
+    int64_t rest = n - (np - 1) * TRN_LOWER_PANEL;
+    return lw_cdiv(rest, TRN_LOWER_PANEL_ALIGN) * TRN_LOWER_PANEL_ALIGN;
+}
+
+int64_t trn_lower_panel_cols(int64_t n) {
+    int64_t np = lw_cdiv(n, TRN_LOWER_PANEL);
+    return (np - 1) * TRN_LOWER_PANEL + trn_lower_panel_width(n, np - 1);
+}
+
 void trn_lower_pack_mx_panels(const double *w, int64_t k, int64_t n, double *out) {
     int64_t np = lw_cdiv(n, TRN_LOWER_PANEL), kp = k / 512;
-    for (int64_t pi = 0; pi < np; pi++)
+    for (int64_t pi = 0; pi < np; pi++) {
+        int64_t wp = trn_lower_panel_width(n, pi);
+        double *o = out + pi * k * TRN_LOWER_PANEL; /* every panel before is 512 wide */
         for (int64_t s = 0; s < kp; s++)
             for (int64_t p = 0; p < 128; p++)
-                for (int64_t c = 0; c < TRN_LOWER_PANEL; c++)
+                for (int64_t c = 0; c < wp; c++)
                     for (int64_t j = 0; j < 4; j++) {
                         int64_t col = pi * TRN_LOWER_PANEL + c, row = s * 512 + 4 * p + j;
-                        out[(((pi * kp + s) * 128 + p) * TRN_LOWER_PANEL + c) * 4 + j] =
-                            col < n ? w[row * n + col] : 0.0;
+                        o[((s * 128 + p) * wp + c) * 4 + j] = col < n ? w[row * n + col] : 0.0;
                     }
+    }
 }
 
 void trn_lower_pack_panels(const double *w, int64_t k, int64_t n, double *out) {
     int64_t np = lw_cdiv(n, TRN_LOWER_PANEL);
-    for (int64_t pi = 0; pi < np; pi++)
+    for (int64_t pi = 0; pi < np; pi++) {
+        int64_t wp = trn_lower_panel_width(n, pi);
+        double *o = out + pi * k * TRN_LOWER_PANEL;
         for (int64_t r = 0; r < k; r++)
-            for (int64_t c = 0; c < TRN_LOWER_PANEL; c++) {
+            for (int64_t c = 0; c < wp; c++) {
                 int64_t col = pi * TRN_LOWER_PANEL + c;
-                out[(pi * k + r) * TRN_LOWER_PANEL + c] = col < n ? w[r * n + col] : 0.0;
+                o[r * wp + c] = col < n ? w[r * n + col] : 0.0;
             }
+    }
 }
 
 double trn_lower_flops(const trn_lower_op *op) {
@@ -753,9 +784,13 @@ trn_status trn_lower_pack_mx_weights(const double *w, int64_t k, int64_t n, trn_
     int bits = elem == TRN_DTYPE_FP4_E2M1 ? 4 : 8;
     trn_cvt_opts o;
     memset(&o, 0, sizeof o);
-    for (int64_t pi = 0; pi < np; pi++)
+    for (int64_t pi = 0; pi < np; pi++) {
+        /* panel pi: codes [kp, 128, wp] at 512 kp 128 pi, scales [16, kp, wp] at 512 16 kp pi */
+        int64_t wp = trn_lower_panel_width(n, pi);
+        double *co = codes + pi * kp * 128 * TRN_LOWER_PANEL;
+        double *so = scales + pi * 16 * kp * TRN_LOWER_PANEL;
         for (int64_t s = 0; s < kp; s++)
-            for (int64_t c = 0; c < TRN_LOWER_PANEL; c++) {
+            for (int64_t c = 0; c < wp; c++) {
                 int64_t col = pi * TRN_LOWER_PANEL + c;
                 for (int64_t g = 0; g < 16; g++) {
                     float blk[TRN_MX_BLOCK];
@@ -765,14 +800,15 @@ trn_status trn_lower_pack_mx_weights(const double *w, int64_t k, int64_t n, trn_
                     }
                     uint8_t sc, cd[TRN_MX_BLOCK];
                     trn_mx_quantize_block(elem, rule, blk, 1, &o, &sc, cd);
-                    scales[((pi * 16 + g) * kp + s) * TRN_LOWER_PANEL + c] = sc;
+                    so[(g * kp + s) * wp + c] = sc;
                     /* partitions 8g .. 8g + 7, slot j: element 4 q + j of the block */
                     for (int q = 0; q < 8; q++) {
                         uint32_t word = 0;
                         for (int j = 0; j < 4; j++) word |= (uint32_t)cd[4 * q + j] << (bits * j);
-                        codes[((pi * kp + s) * 128 + 8 * g + q) * TRN_LOWER_PANEL + c] = word;
+                        co[(s * 128 + 8 * g + q) * wp + c] = word;
                     }
                 }
             }
+    }
     return TRN_OK;
 }

@@ -115,10 +115,11 @@ trn_status lw_rownorm(lw *e, trn_err *err); /* RMSNORM, LAYERNORM, SOFTMAX */
 trn_status lw_eltwise(lw *e, trn_err *err); /* ADD, MUL, SWIGLU */
 trn_status lw_rope(lw *e, trn_err *err);
 trn_status lw_attention(lw *e, trn_err *err);
-trn_status lw_embed(lw *e, trn_err *err);   /* lower_gather.c */
-trn_status lw_router(lw *e, trn_err *err);  /* lower_moe.c */
-trn_status lw_glu_oai(lw *e, trn_err *err); /* lower_moe.c */
-trn_status lw_act(lw *e, trn_err *err);     /* lower_moe.c */
+trn_status lw_embed(lw *e, trn_err *err);       /* lower_gather.c */
+trn_status lw_router(lw *e, trn_err *err);      /* lower_moe.c */
+trn_status lw_glu_oai(lw *e, trn_err *err);     /* lower_moe.c */
+trn_status lw_act(lw *e, trn_err *err);         /* lower_moe.c */
+trn_status lw_moe_combine(lw *e, trn_err *err); /* lower_moe.c */
 
 /* 1 for the precisions whose LINEAR runs nc_matmul_mx (MXFP8, MXFP4, MXFP8Q). */
 static inline int lw_prec_mx(trn_precision p) {

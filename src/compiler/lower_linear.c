@@ -1,8 +1,9 @@
 /* LINEAR: y[m, n] = act(x[m, k] @ W[k, n] + b) as one NeuronCore kernel.
  *
  * Tiling. Tokens go in blocks of 128 * T (T token tiles); output columns in groups of one
- * 512-column weight panel (one PSUM bank of FP32 per token tile). For each (block, group) the
- * weights stream in K chunks: the chunk [kc slots x 128 rows, 512] comes in one DMA from the
+ * 512-column weight panel (one PSUM bank of FP32 per token tile; the last panel only as wide as
+ * the rest of n rounded up to TRN_LOWER_PANEL_ALIGN, lower.h). For each (block, group) the
+ * weights stream in K chunks: the chunk [kc slots x 128 rows, width] comes in one DMA from the
  * panel (contiguous, since w is stored panel-major). Row k0 + kc p + j of a chunk sits at
  * partition p, slot j (the row-major split a single DMA gives), and x must be transposed to
  * the same mapping: by one dma_transpose of x[block rows, chunk columns] (v3+, bf16 x), or on
@@ -64,7 +65,8 @@ static uint64_t plan_bytes(const trn_lower_op *op, const lplan *p, int T, int kc
                            int xres, int spill) {
     int64_t MB = 128 * (int64_t)T;
     uint64_t b = 0, a = 0;
-    b += lw_tile_bytes(p->mdt, (int64_t)nbuf * kc * TRN_LOWER_PANEL); /* wt */
+    int64_t P = trn_lower_panel_width(op->n, 0);        /* the widest panel */
+    b += lw_tile_bytes(p->mdt, (int64_t)nbuf * kc * P); /* wt */
     if (xres)
         b += lw_tile_bytes(p->mdt, (int64_t)xres * p->ks * MB); /* xt, resident */
     else
@@ -74,7 +76,7 @@ static uint64_t plan_bytes(const trn_lower_op *op, const lplan *p, int T, int kc
     if (p->pub.pe_transpose) *st += lw_tile_bytes(op->dtype, 2LL * T * 128 * kc); /* xs */
     if (p->fp8cvt)
         *st += lw_tile_bytes(TRN_DTYPE_BF16, (int64_t)(xres || spill ? 2 : nbuf) * kc * MB);
-    b += lw_tile_bytes(op->out_dtype, 2LL * T * TRN_LOWER_PANEL); /* ys */
+    b += lw_tile_bytes(op->out_dtype, 2LL * T * P); /* ys */
     if (op->bias) b += lw_tile_bytes(TRN_DTYPE_BF16, 128) + lw_tile_bytes(TRN_DTYPE_BF16, op->n);
     return a > b ? a : b;
 }
@@ -186,10 +188,13 @@ trn_status trn_lower_linear_plan_get(const trn_lower_op *op, const trn_isa_targe
 
 #define LL (long long)
 
+/* Chunk c of panel pi into ring slot b: rows k0 .. k0 + slots prows of the panel, [k, wp]
+ * row-major at element 512 k pi of w, one contiguous range. */
 static void emit_wload(lw *e, const chunk *c, int64_t pi, int b) {
-    lw_printf(e, "dma_copy dst=wt[0:%d, %d, 0:%d, :] src=w[%lld, %lld:%lld, :]%s\n", c->prows, b,
-              c->slots, LL pi, LL c->k0, LL(c->k0 + (int64_t)c->slots * c->prows),
-              lw_dma_engine(e));
+    int64_t K = e->op->k, wp = trn_lower_panel_width(e->op->n, pi);
+    int64_t at = pi * K * TRN_LOWER_PANEL + c->k0 * wp;
+    lw_printf(e, "dma_copy dst=wt[0:%d, %d, 0:%d, 0:%lld] src=w[%lld:%lld]%s\n", c->prows, b,
+              c->slots, LL wp, LL at, LL(at + (int64_t)c->slots * c->prows * wp), lw_dma_engine(e));
 }
 
 /* Brings x's chunk `c` of block (m0, mrows) into dst[:, ring, base .. base + slots, 0:mrows]
@@ -259,7 +264,7 @@ trn_status lw_linear(lw *e, trn_err *err) {
     for (int c = 0, b = 0; c < nch; b += ch[c].slots, c++) base[c] = b;
     int T = p.pub.tiles, kc = p.pub.kc, R = p.pub.acc_banks, nb = p.nbuf, xr = p.xres;
     int64_t MB = 128 * (int64_t)T, M = op->m, N = op->n, K = op->k;
-    int64_t np = lw_cdiv(N, TRN_LOWER_PANEL);
+    int64_t np = lw_cdiv(N, TRN_LOWER_PANEL), P = trn_lower_panel_width(N, 0);
     lw_printf(e,
               "# plan: %d token tiles per block, K chunks of %d slots (%d in all), %d-deep "
               "weight ring, x %s, %d PSUM banks for accumulators, x transposed by %s\n",
@@ -268,16 +273,16 @@ trn_status lw_linear(lw *e, trn_err *err) {
               : p.spill ? "spilled (transposed once into HBM scratch xh, reloaded per panel)"
                         : "streamed with the weights",
               R, p.pub.pe_transpose ? "TensorE" : "dma_transpose");
-    lw_printf(e, ".kernel linear\n.input x %s [%lld, %lld]\n.input w %s [%lld, %lld, %d]\n",
-              trn_dtype_name(op->dtype), LL M, LL K, trn_dtype_name(p.mdt), LL np, LL K,
-              TRN_LOWER_PANEL);
+    lw_printf(e, ".kernel linear\n.input x %s [%lld, %lld]\n.input w %s [%lld]\n",
+              trn_dtype_name(op->dtype), LL M, LL K, trn_dtype_name(p.mdt),
+              LL(K * trn_lower_panel_cols(N)));
     if (op->bias) lw_printf(e, ".input b bf16 [1, %lld]\n", LL N);
     lw_printf(e, ".output y %s [%lld, %lld]\n", trn_dtype_name(op->out_dtype), LL M, LL N);
     int64_t nblk = lw_cdiv(M, MB);
     if (p.spill) /* x transposed: [block, partition p, slot j, token], as xt holds it */
         lw_printf(e, ".hbm xh %s [%lld, 128, %d, %lld]\n", trn_dtype_name(p.mdt), LL nblk, p.ks,
                   LL MB);
-    lw_tile(e, TRN_MEM_SBUF, "wt", p.mdt, 4, (int64_t[]){128, nb, kc, TRN_LOWER_PANEL});
+    lw_tile(e, TRN_MEM_SBUF, "wt", p.mdt, 4, (int64_t[]){128, nb, kc, P});
     lw_tile(e, TRN_MEM_SBUF, "xt", p.mdt, 4, (int64_t[]){128, xr ? xr : nb, xr ? p.ks : kc, MB});
     if (p.pub.pe_transpose)
         lw_tile(e, TRN_MEM_SBUF, "xs", op->dtype, 4, (int64_t[]){128, 2, T, 128LL * kc});
@@ -285,7 +290,7 @@ trn_status lw_linear(lw *e, trn_err *err) {
         lw_tile(e, TRN_MEM_SBUF, "xb", TRN_DTYPE_BF16, 4,
                 (int64_t[]){128, xr || p.spill ? 2 : nb, kc, MB});
     if (p.spill) lw_tile(e, TRN_MEM_SBUF, "xa", p.mdt, 4, (int64_t[]){128, 2, kc, MB});
-    lw_tile(e, TRN_MEM_SBUF, "ys", op->out_dtype, 4, (int64_t[]){128, 2, T, TRN_LOWER_PANEL});
+    lw_tile(e, TRN_MEM_SBUF, "ys", op->out_dtype, 4, (int64_t[]){128, 2, T, P});
     if (op->bias) {
         lw_tile(e, TRN_MEM_SBUF, "ones", TRN_DTYPE_BF16, 2, (int64_t[]){1, 128});
         lw_tile(e, TRN_MEM_SBUF, "bt", TRN_DTYPE_BF16, 2, (int64_t[]){1, N});
@@ -419,6 +424,7 @@ trn_status lw_linear_mx(lw *e, trn_err *err) {
     const trn_lower_op *op = e->op;
     const trn_isa_target *t = e->t;
     int64_t M = op->m, K = op->k, N = op->n, np = lw_cdiv(N, TRN_LOWER_PANEL), KP = lw_cdiv(K, 512);
+    int64_t P = trn_lower_panel_width(N, 0), NP = trn_lower_panel_cols(N);
     int T = (int)lw_min(4, lw_cdiv(M, 128));
     int R = (int)(t->psum_bytes_per_partition / TRN_PSUM_BANK_BYTES), nb = 3;
     if (T > R / 2) T = R / 2;
@@ -433,27 +439,25 @@ trn_status lw_linear_mx(lw *e, trn_err *err) {
               trn_precision_name(op->prec), T, pq ? "loaded pre-quantized" : "quantized", nb);
     if (pq)
         lw_printf(e,
-                  ".kernel linear_mx\n.input x bf16 [%lld, %lld]\n.input w %s [%lld, %lld, 128, "
-                  "512]\n.input ws uint8 [%lld, 16, %lld, 512]\n",
-                  LL M, LL K, wdt, LL np, LL KP, LL np, LL KP);
+                  ".kernel linear_mx\n.input x bf16 [%lld, %lld]\n.input w %s [%lld]\n.input ws "
+                  "uint8 [%lld]\n",
+                  LL M, LL K, wdt, LL(KP * 128 * NP), LL(16 * KP * NP));
     else
-        lw_printf(e,
-                  ".kernel linear_mx\n.input x bf16 [%lld, %lld]\n.input w bf16 [%lld, %lld, 128, "
-                  "2048]\n",
-                  LL M, LL K, LL np, LL KP);
+        lw_printf(e, ".kernel linear_mx\n.input x bf16 [%lld, %lld]\n.input w bf16 [%lld]\n", LL M,
+                  LL K, LL(K * NP));
     if (op->bias) lw_printf(e, ".input b bf16 [1, %lld]\n", LL N);
     lw_printf(e, ".output y %s [%lld, %lld]\n", trn_dtype_name(op->out_dtype), LL M, LL N);
-    if (!pq) lw_tile(e, TRN_MEM_SBUF, "wi", TRN_DTYPE_BF16, 3, (int64_t[]){128, nb, 2048});
-    lw_tile_text(e, TRN_MEM_SBUF, "wq", wdt, fp4 ? 2 : 4, 3, (int64_t[]){128, nb, 512});
+    if (!pq) lw_tile(e, TRN_MEM_SBUF, "wi", TRN_DTYPE_BF16, 3, (int64_t[]){128, nb, 4 * P});
+    lw_tile_text(e, TRN_MEM_SBUF, "wq", wdt, fp4 ? 2 : 4, 3, (int64_t[]){128, nb, P});
     if (pq) /* a panel's scales for all its passes, two panels deep */
-        lw_tile(e, TRN_MEM_SBUF, "wsc", TRN_DTYPE_UINT8, 4, (int64_t[]){128, 2, KP, 512});
+        lw_tile(e, TRN_MEM_SBUF, "wsc", TRN_DTYPE_UINT8, 4, (int64_t[]){128, 2, KP, P});
     else
-        lw_tile(e, TRN_MEM_SBUF, "wsc", TRN_DTYPE_UINT8, 3, (int64_t[]){128, nb, 512});
+        lw_tile(e, TRN_MEM_SBUF, "wsc", TRN_DTYPE_UINT8, 3, (int64_t[]){128, nb, P});
     lw_tile(e, TRN_MEM_SBUF, "xt", TRN_DTYPE_BF16, 4, (int64_t[]){128, 2, 4, MB});
     lw_tile(e, TRN_MEM_SBUF, "xi", TRN_DTYPE_BF16, 3, (int64_t[]){128, MB, 4});
     lw_tile_text(e, TRN_MEM_SBUF, "xq", "fp8_e4m3_x4", 4, 3, (int64_t[]){128, KP, MB});
     lw_tile(e, TRN_MEM_SBUF, "xs", TRN_DTYPE_UINT8, 3, (int64_t[]){128, KP, MB});
-    lw_tile(e, TRN_MEM_SBUF, "ys", op->out_dtype, 4, (int64_t[]){128, 2, T, TRN_LOWER_PANEL});
+    lw_tile(e, TRN_MEM_SBUF, "ys", op->out_dtype, 4, (int64_t[]){128, 2, T, P});
     if (op->bias) {
         lw_tile(e, TRN_MEM_SBUF, "ones", TRN_DTYPE_BF16, 2, (int64_t[]){1, 128});
         lw_tile(e, TRN_MEM_SBUF, "bt", TRN_DTYPE_BF16, 2, (int64_t[]){1, N});
@@ -467,23 +471,31 @@ trn_status lw_linear_mx(lw *e, trn_err *err) {
     int64_t nblk = lw_cdiv(M, MB), nsteps = nblk * np * KP;
     const char *act = trn_act_name(op->act);
     int xst = 0;
-    /* weight pass sn: load + quantize into ring slot sn % nb */
-#define WSTEP(sn)                                                                                  \
-    do {                                                                                           \
-        int64_t g_ = ((sn) / KP) % np, p_ = (sn) % KP;                                             \
-        int b_ = (int)((sn) % nb);                                                                 \
-        if (pq) {                                                                                  \
-            lw_printf(e, "dma_copy dst=wq[:, %d, :] src=w[%lld, %lld, :, :]%s\n", b_, LL g_,       \
-                      LL p_, ld);                                                                  \
-            for (int i_ = 0; p_ == 0 && i_ < 4; i_++)                                              \
-                lw_printf(e, "dma_copy dst=wsc[%d:%d, %d, :, :] src=ws[%lld, %d:%d, :, :]%s\n",    \
-                          32 * i_, 32 * i_ + 4, (int)(((sn) / KP) % 2), LL g_, 4 * i_, 4 * i_ + 4, \
-                          ld);                                                                     \
-        } else                                                                                     \
-            lw_printf(e,                                                                           \
-                      "dma_copy dst=wi[:, %d, :] src=w[%lld, %lld, :, :]%s\n"                      \
-                      "quantize_mx dst=wq[:, %d, :] src=wi[:, %d, :] dst_scale=wsc[:, %d, :]\n",   \
-                      b_, LL g_, LL p_, ld, b_, b_, b_);                                           \
+    /* weight pass sn: load + quantize into ring slot sn % nb; panel g_ (width w_) starts at
+     * element 512 g_ of each panel-sized block (lower.h), its pass p_ at p_ 128 w_ of it (codes,
+     * MXFP8's bf16: 4 values per code) and its scale rows 4i .. 4i + 3 at 4 i KP w_ */
+#define WSTEP(sn)                                                                                 \
+    do {                                                                                          \
+        int64_t g_ = ((sn) / KP) % np, p_ = (sn) % KP, w_ = trn_lower_panel_width(N, g_);         \
+        int b_ = (int)((sn) % nb);                                                                \
+        int64_t c_ = (g_ * KP * TRN_LOWER_PANEL + p_ * w_) * 128 * (pq ? 1 : 4);                  \
+        int64_t n_ = 128 * w_ * (pq ? 1 : 4);                                                     \
+        if (pq) {                                                                                 \
+            lw_printf(e, "dma_copy dst=wq[:, %d, 0:%lld] src=w[%lld:%lld]%s\n", b_, LL w_, LL c_, \
+                      LL(c_ + n_), ld);                                                           \
+            for (int i_ = 0; p_ == 0 && i_ < 4; i_++) {                                           \
+                int64_t s_ = (g_ * 16 * TRN_LOWER_PANEL + 4 * i_ * w_) * KP;                      \
+                lw_printf(e, "dma_copy dst=wsc[%d:%d, %d, :, 0:%lld] src=ws[%lld:%lld]%s\n",      \
+                          32 * i_, 32 * i_ + 4, (int)(((sn) / KP) % 2), LL w_, LL s_,             \
+                          LL(s_ + 4 * KP * w_), ld);                                              \
+            }                                                                                     \
+        } else                                                                                    \
+            lw_printf(e,                                                                          \
+                      "dma_copy dst=wi[:, %d, 0:%lld] src=w[%lld:%lld]%s\n"                       \
+                      "quantize_mx dst=wq[:, %d, 0:%lld] src=wi[:, %d, 0:%lld] "                  \
+                      "dst_scale=wsc[:, %d, 0:%lld]\n",                                           \
+                      b_, LL(4 * w_), LL c_, LL(c_ + n_), ld, b_, LL w_, b_, LL(4 * w_), b_,      \
+                      LL w_);                                                                     \
     } while (0)
     for (int64_t s0 = 0; s0 < nb - 1 && s0 < nsteps; s0++) WSTEP(s0);
     for (int64_t st = 0; st < nsteps; st++) {

@@ -252,9 +252,11 @@ trn_status lw_rownorm(lw *e, trn_err *err) {
     if (e->sbuf_bytes > lw_sbuf_cap(e)) {
         /* a whole row per partition does not fit side by side: stream the row in column
          * chunks. (Placed by live range the whole-row kernel needs less, 89% for RMSNORM, and
-         * for a few rows far less: see docs/lowering.md, Allocation; choosing it by lw_peak
-         * reads x once instead of twice, but is not enabled: it changes the pinned HBM
-         * traffic of tests/cli_lower.sh.) */
+         * for a few rows far less, and would read x once instead of twice; but measured in
+         * the simulator it is slower for the few-row norms of GPT-3 175B and Llama-3.1-405B,
+         * 1.4x-1.9x on trn1-trn3, and for every LAYERNORM tried: the streamed kernel
+         * overlaps its chunks' loads and its engines, the packed whole-row kernel
+         * serializes a tile's steps. See docs/lowering.md, Allocation.) */
         lw_rewind(e);
         return rownorm_chunked(e, err);
     }

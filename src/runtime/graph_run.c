@@ -588,13 +588,12 @@ static trn_status gather(stepctx *sc, trn_run_opprof *p, const float *idx, int64
  *      in rows off_e .. off_e + c_e - 1;
  *   2. per expert its MLP on its rows of XS (Mixtral: gate, up, SWIGLU, down; GPT-OSS: gate_up
  *      with bias, the clamped GLU (GLU_OAI), down with bias) into the same rows of OS;
- *   3. un-dispatch: one row gather of OS into D [k, T, H], D_j[t] the output of token t's j-th
- *      expert;
- *   4. combine: y = w_0 D_0 (MUL), y = y + w_j D_j (MUL, ADD) for j = 1 .. k-1, w_j the
- *      routing weight of slot j broadcast along the row (a host expansion: the MUL reads it
- *      as a [T, H] tensor, so its time counts T H weight elements where a dedicated kernel
- *      would read T). Rounding as HF's bf16 combine: the weights, each product and each
- *      partial sum in bf16.
+ *   3. un-dispatch: one row gather of OS into D [T, k, H], D[t, j] the output of token t's
+ *      j-th expert;
+ *   4. combine: one MOE_COMBINE kernel, y[t] = w[t, 0] D[t, 0] + w[t, 1] D[t, 1] + ... in
+ *      slot order, the routing weights read as they are ([T, k] f32). Rounding as HF's bf16
+ *      combine (and the MUL / ADD chain this replaced, bit for bit): the weights, each product
+ *      and each partial sum in bf16.
  * Timing-only: balanced routing (ceil(T k / E) rows on each of min(E, T k) experts). */
 static trn_status moe_experts(stepctx *sc, int i, trn_run_opprof *p) {
     const trn_graph *g = sc->g;
@@ -619,8 +618,7 @@ static trn_status moe_experts(stepctx *sc, int i, trn_run_opprof *p) {
     for (int64_t e = 0; e < E; e++) off[e + 1] = off[e] + cnt[e];
     int64_t AS = off[E]; /* rows of XS, OS: A (balanced: up to E - 1 more) */
     float *y = F_(sc, o->out[0]);
-    float *xs = NULL, *os = NULL, *ga = NULL, *ua = NULL, *sa = NULL, *wb = NULL, *i1 = NULL,
-          *i2 = NULL;
+    float *xs = NULL, *os = NULL, *ga = NULL, *ua = NULL, *sa = NULL, *i1 = NULL, *i2 = NULL;
     int64_t *fill = NULL;
     trn_status s = TRN_OK;
     int64_t mx = 0;
@@ -629,10 +627,10 @@ static trn_status moe_experts(stepctx *sc, int i, trn_run_opprof *p) {
         size_t c = (size_t)(mx ? mx : 1), ah = (size_t)(A * H);
         xs = malloc(ah * sizeof *xs), os = malloc(ah * sizeof *os);
         ga = malloc(c * (size_t)(2 * I) * sizeof *ga), ua = malloc(c * (size_t)I * sizeof *ua);
-        sa = malloc(c * (size_t)I * sizeof *sa), wb = malloc(ah * sizeof *wb);
+        sa = malloc(c * (size_t)I * sizeof *sa);
         i1 = malloc((size_t)A * sizeof *i1), i2 = malloc((size_t)A * sizeof *i2);
         fill = calloc((size_t)E, sizeof *fill);
-        if (!xs || !os || !ga || !ua || !sa || !wb || !i1 || !i2 || !fill)
+        if (!xs || !os || !ga || !ua || !sa || !i1 || !i2 || !fill)
             s = trn_err_set(sc->err, TRN_E_NOMEM, "run: out of memory");
         else if (T > (1 << 24) / (K > 0 ? K : 1))
             s = trn_err_set(sc->err, TRN_E_UNSUPPORTED,
@@ -640,12 +638,12 @@ static trn_status moe_experts(stepctx *sc, int i, trn_run_opprof *p) {
                             "floats, exact below 2^24)",
                             p->name, (long long)A);
         /* assignment a = t K + j goes to row off[e] + (its rank among e's) of XS; i1: the
-         * token of each XS row; i2[j T + t]: the OS row of token t's slot j */
+         * token of each XS row; i2[a]: the OS row of token t's slot j, so the un-dispatch
+         * writes D [T, K, H], MOE_COMBINE's d (a token's slots contiguous) */
         for (int64_t a = 0; s == TRN_OK && a < A; a++) {
             int64_t e = ids[a], r = off[e] + fill[e]++;
             i1[r] = (float)(a / K);
-            i2[a % K * T + a / K] = (float)r;
-            for (int64_t h = 0; h < H; h++) wb[(a % K * T + a / K) * H + h] = wts[a];
+            i2[a] = (float)r;
         }
     }
     if (s == TRN_OK) s = gather(sc, p, i1, AS, F_(sc, o->in[0]), T, H, xs);
@@ -690,24 +688,20 @@ static trn_status moe_experts(stepctx *sc, int i, trn_run_opprof *p) {
                            TRN_LAYOUT_IN_OUT, W6 ? W6 + e * H : NULL, 1, RK_ACT_COPY, 0, d);
         }
     }
-    /* un-dispatch into D (XS's buffer, free again), then the combine slot by slot */
+    /* un-dispatch into D (XS's buffer, free again), then the combine: one MOE_COMBINE kernel,
+     * y[t] = sum_j w[t, j] D[t, j] with HF's bf16 steps (w rounded to bf16, each product and
+     * partial sum rounded, slots in order), split by tokens; w read as [T, K] f32 */
     if (s == TRN_OK) s = gather(sc, p, i2, A, os, AS, H, xs);
-    size_t th = (size_t)(T * H);
-    for (int64_t j = 0; j < K && s == TRN_OK; j++) {
-        rk_op op = row_op(RK_MUL, T, H);
-        const char *nm[2] = {"a", "b"};
-        float *dj = xs ? xs + (size_t)j * th : NULL;
-        const float *dd[2] = {wb ? wb + (size_t)j * th : NULL, dj};
-        size_t cc[2] = {th, th};
-        s = rowop(sc, p, &op, 2, nm, dd, cc, j == 0 ? y : dj, th); /* w_j D_j into D_j */
-        if (s == TRN_OK && j > 0) {
-            rk_op ad = row_op(RK_ADD, T, H);
-            const float *da[2] = {y, dj};
-            s = rowop(sc, p, &ad, 2, nm, da, cc, y, th);
-        }
+    if (s == TRN_OK) {
+        rk_op op = row_op(RK_MOE_COMBINE, T, H);
+        op.topk = K;
+        const char *nm[2] = {"d", "w"};
+        const float *dd[2] = {xs, wts};
+        size_t cc[2] = {(size_t)(A * H), (size_t)A};
+        s = rowop(sc, p, &op, 2, nm, dd, cc, y, (size_t)(T * H));
     }
-    free(cnt), free(off), free(xs), free(os), free(ga), free(ua), free(sa), free(wb), free(i1),
-        free(i2), free(fill);
+    free(cnt), free(off), free(xs), free(os), free(ga), free(ua), free(sa), free(i1), free(i2),
+        free(fill);
     return s;
 }
 

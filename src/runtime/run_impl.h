@@ -24,6 +24,7 @@ typedef enum rk_kind {
     RK_ROUTER,
     RK_GLU_OAI,
     RK_ACT,
+    RK_MOE_COMBINE,
 } rk_kind;
 
 /* LINEAR's fused activation. */
@@ -40,7 +41,7 @@ typedef struct rk_op {
     int64_t window;      /* ATTENTION: sliding window (0: all keys) */
     int sinks;           /* ATTENTION: 1 with a "sinks" input */
     double scale;        /* ATTENTION: 0 = 1 / sqrt(head_dim) */
-    int64_t topk;        /* ROUTER */
+    int64_t topk;        /* ROUTER; MOE_COMBINE: slots per token */
     int gating;          /* ROUTER: trn_lower_gating */
     double alpha, limit; /* GLU_OAI */
     int prec;            /* LINEAR: its trn_precision */

@@ -15,10 +15,10 @@ static int64_t cdiv(int64_t a, int64_t b) {
 
 static trn_lower_op lower_of(const rk_op *k) {
     static const trn_lower_kind kinds[] = {
-        TRN_LOWER_LINEAR,    TRN_LOWER_RMSNORM, TRN_LOWER_LAYERNORM, TRN_LOWER_SOFTMAX,
-        TRN_LOWER_ADD,       TRN_LOWER_MUL,     TRN_LOWER_SWIGLU,    TRN_LOWER_ROPE,
-        TRN_LOWER_ATTENTION, TRN_LOWER_EMBED,   TRN_LOWER_ROUTER,    TRN_LOWER_GLU_OAI,
-        TRN_LOWER_ACT};
+        TRN_LOWER_LINEAR,    TRN_LOWER_RMSNORM,    TRN_LOWER_LAYERNORM, TRN_LOWER_SOFTMAX,
+        TRN_LOWER_ADD,       TRN_LOWER_MUL,        TRN_LOWER_SWIGLU,    TRN_LOWER_ROPE,
+        TRN_LOWER_ATTENTION, TRN_LOWER_EMBED,      TRN_LOWER_ROUTER,    TRN_LOWER_GLU_OAI,
+        TRN_LOWER_ACT,       TRN_LOWER_MOE_COMBINE};
     static const trn_act_func acts[] = {TRN_ACT_COPY, TRN_ACT_GELU, TRN_ACT_GELU_APPRX_TANH,
                                         TRN_ACT_SILU};
     trn_lower_op op = {0};
@@ -135,13 +135,13 @@ static int mx_pre(int prec) {
 }
 
 size_t rk_packed_elems(int prec, int64_t k, int64_t n, size_t *nscales) {
-    int64_t np = cdiv(n, TRN_LOWER_PANEL), kp = cdiv(k, 512);
-    if (mx_pre(prec)) { /* codes [np, kp, 128, 512], scales [np, 16, kp, 512] (lower.h) */
-        *nscales = (size_t)(np * 16 * kp * 512);
-        return (size_t)(np * kp * 128 * 512);
+    int64_t cols = trn_lower_panel_cols(n), kp = cdiv(k, 512);
+    if (mx_pre(prec)) { /* codes kp 128 n_pad, scales 16 kp n_pad (lower.h) */
+        *nscales = (size_t)(16 * kp * cols);
+        return (size_t)(kp * 128 * cols);
     }
     *nscales = 0;
-    return (size_t)(np * k * TRN_LOWER_PANEL);
+    return (size_t)(k * cols);
 }
 
 trn_status rk_pack(int prec, const double *kn, int64_t k, int64_t n, double *out, double *scales,
