@@ -75,7 +75,7 @@ expect_out "weights: seeded random (seed 0; no checkpoint given"
 expect_out "TTFT"; expect_out "TPOT"; expect_out "tokens/s"
 expect_out "Per layer"; expect_out "l0-l1 (each)"; expect_out "Per op, all layers (prefill"
 expect_rc 0 "$TRN" run --model tiny-llama --tokens 1,2,3,4,5 --max-new 3 --json --chip trn3
-pyexpr 'set(d) == {"model","chip","core","precision","cores","timing_only","weights","weight_seed","sampling","prompt_tokens","new_tokens","generated","text","ttft_us","tpot_us","tokens_per_s","programs","wall_s","prefill","decode"}'
+pyexpr 'set(d) == {"model","chip","core","precision","cores","lnc","timing_only","weights","weight_seed","sampling","prompt_tokens","new_tokens","generated","text","ttft_us","tpot_us","tokens_per_s","programs","wall_s","prefill","decode"}'
 pyexpr 'd["chip"] == "trn3" and d["core"] == "v4" and d["precision"] == "bf16" and d["text"] is None and d["sampling"] == "greedy"'
 pyexpr 'abs(d["ttft_us"] - d["prefill"]["time_us"]) < 1e-3 * d["ttft_us"] and abs(d["tpot_us"] - d["decode"]["time_us"] / 2) < 1e-3 * d["tpot_us"]'
 pyexpr 'abs(d["tokens_per_s"] - 1e6 / d["tpot_us"]) < 1e-3 * d["tokens_per_s"]'
@@ -211,6 +211,18 @@ expect_rc 2 "$TRN" run --model tiny-llama --tokens 1 --temperature 1 --top-k 999
 expect_rc 2 "$TRN" run --model tiny-llama --tokens 1 --temperature 1 --seed -3; expect_err "--seed"
 expect_rc 2 "$TRN" run --model tiny-llama --tokens 1 --precision fp16; expect_err "fp16"
 expect_rc 2 "$TRN" run --model tiny-llama --tokens 1 --cores 9; expect_err "trn2 has 8"
+# --lnc 2: --cores counts Logical NeuronCores of two physical cores each; ops split over all
+expect_rc 2 "$TRN" run --model tiny-llama --tokens 1 --lnc 3; expect_err "--lnc 3: expected 1 or 2"
+expect_rc 2 "$TRN" run --model tiny-llama --tokens 1 --lnc 2 --cores 5; expect_err "trn2 has 4 Logical"
+expect_rc 2 "$TRN" run --model tiny-llama --tokens 1 --lnc 2 --chip trn1; expect_err "no Logical NeuronCores"
+expect_rc 0 "$TRN" run --model llama-3-8b --timing-only --prompt-len 512 --max-new 2 --lnc 2 --json
+python3 - "$T/out8" "$T/out" <<'P' && ok || bad "--lnc 2 (4 logical cores) differs from --cores 8"
+import json, sys
+a, b = (json.load(open(f)) for f in sys.argv[1:3])
+sys.exit(0 if b["cores"] == 8 and b["lnc"] == 2 and (a["ttft_us"], a["tpot_us"]) == (b["ttft_us"], b["tpot_us"]) else 1)
+P
+expect_rc 0 "$TRN" run --model "$T/llama" --tokens 5,6,7 --max-new 3 --lnc 2
+expect_out "2 cores as 1 logical, LNC=2"
 expect_rc 3 "$TRN" run --model no-such-model --tokens 1; expect_err "unknown model 'no-such-model'"
 expect_rc 3 "$TRN" run --model bert-large --timing-only --tokens 1; expect_err "not bert"
 expect_rc 3 "$TRN" run --model "$T/nothere/" --tokens 1; expect_err "nothere"

@@ -11,43 +11,49 @@
 #include "cli.h"
 #include "trnsim/graph.h"
 #include "trnsim/run.h"
+#include "trnsim/runtime.h"
 
 static void usage(FILE *f) {
-    fprintf(f, "usage: trnsim run --model DIR|NAME [--chip trn1|trn2|trn3]\n"
-               "                  [--prompt TEXT | --tokens ID,ID,... | --prompt-len N]\n"
-               "                  [--max-new N] [--precision bf16|fp8|mxfp8|mxfp4|mxfp8q]\n"
-               "                  [--temperature T [--top-k K] [--top-p P] [--seed N]]\n"
-               "                  [--timing-only] [--cores N] [--trace FILE.json] [--json]\n"
-               "                  [--logits FILE.npy] [--weight-seed N] [--top N]\n"
-               "                  [--save-weights FILE.safetensors]\n\n"
-               "Runs a model's prefill and decode steps on a simulated NeuronCore, every op\n"
-               "lowered to a NeuronCore program (docs/models.md, \"Running a model\").\n\n"
-               "  --model DIR|NAME   a Hugging Face checkpoint directory (config.json,\n"
-               "                     *.safetensors, optional tokenizer.json), a config.json or a\n"
-               "                     catalog model (models/NAME.json): seeded random weights\n"
-               "  --chip C           catalog chip (default trn2)\n"
-               "  --prompt TEXT      encoded with the checkpoint's tokenizer.json\n"
-               "  --tokens IDS       the prompt as token ids\n"
-               "  --prompt-len N     timing-only: a prompt of N tokens (ids do not matter)\n"
-               "  --max-new N        tokens to generate (default 8)\n"
-               "  --precision P      matmul precision (default bf16; fp8 on trn2+; mxfp8, and\n"
-               "                     mxfp4 / mxfp8q with weights pre-quantized to MX, on trn3)\n"
-               "  --temperature T    sample with temperature T, 0 to 100 (default 0: greedy)\n"
-               "  --top-k K          keep the K most likely tokens (default 0: all)\n"
-               "  --top-p P          then the smallest set of probability >= P, 0 < P <= 1\n"
-               "                     (default 1: all)\n"
-               "  --seed N           seed of the sampling draws (default 0)\n"
-               "  --timing-only      no weights, no arithmetic: the timing of the same programs\n"
-               "  --cores N          split each op over N NeuronCores of the chip, numerics and\n"
-               "                     time (default: all of the chip's with --timing-only, else 1)\n"
-               "  --trace FILE.json  Perfetto/Chrome trace of the ops (prefill, then the mean\n"
-               "                     decode step)\n"
-               "  --json             the summary and the profiles as JSON (docs/models.md)\n"
-               "  --logits FILE.npy  the last position's logits of every step, float32 [steps, V]\n"
-               "  --weight-seed N    seed of the random weights of a catalog model (default 0)\n"
-               "  --top N            op classes in the text breakdown (default 12)\n"
-               "  --save-weights F   write the weights used (F32 .safetensors): with config.json\n"
-               "                     beside it, a checkpoint directory for --model DIR\n");
+    fprintf(
+        f,
+        "usage: trnsim run --model DIR|NAME [--chip trn1|trn2|trn3]\n"
+        "                  [--prompt TEXT | --tokens ID,ID,... | --prompt-len N]\n"
+        "                  [--max-new N] [--precision bf16|fp8|mxfp8|mxfp4|mxfp8q]\n"
+        "                  [--temperature T [--top-k K] [--top-p P] [--seed N]]\n"
+        "                  [--timing-only] [--cores N [--lnc 1|2]] [--trace FILE.json] [--json]\n"
+        "                  [--logits FILE.npy] [--weight-seed N] [--top N]\n"
+        "                  [--save-weights FILE.safetensors]\n\n"
+        "Runs a model's prefill and decode steps on a simulated NeuronCore, every op\n"
+        "lowered to a NeuronCore program (docs/models.md, \"Running a model\").\n\n"
+        "  --model DIR|NAME   a Hugging Face checkpoint directory (config.json,\n"
+        "                     *.safetensors, optional tokenizer.json), a config.json or a\n"
+        "                     catalog model (models/NAME.json): seeded random weights\n"
+        "  --chip C           catalog chip (default trn2)\n"
+        "  --prompt TEXT      encoded with the checkpoint's tokenizer.json\n"
+        "  --tokens IDS       the prompt as token ids\n"
+        "  --prompt-len N     timing-only: a prompt of N tokens (ids do not matter)\n"
+        "  --max-new N        tokens to generate (default 8)\n"
+        "  --precision P      matmul precision (default bf16; fp8 on trn2+; mxfp8, and\n"
+        "                     mxfp4 / mxfp8q with weights pre-quantized to MX, on trn3)\n"
+        "  --temperature T    sample with temperature T, 0 to 100 (default 0: greedy)\n"
+        "  --top-k K          keep the K most likely tokens (default 0: all)\n"
+        "  --top-p P          then the smallest set of probability >= P, 0 < P <= 1\n"
+        "                     (default 1: all)\n"
+        "  --seed N           seed of the sampling draws (default 0)\n"
+        "  --timing-only      no weights, no arithmetic: the timing of the same programs\n"
+        "  --cores N          split each op over N NeuronCores of the chip, numerics and\n"
+        "                     time (default: all of the chip's with --timing-only, else 1)\n"
+        "  --lnc 1|2          Logical NeuronCore size (trn2+): with 2, --cores counts\n"
+        "                     logical cores of two physical ones each, and each op is\n"
+        "                     split over all their physical cores (default 1)\n"
+        "  --trace FILE.json  Perfetto/Chrome trace of the ops (prefill, then the mean\n"
+        "                     decode step)\n"
+        "  --json             the summary and the profiles as JSON (docs/models.md)\n"
+        "  --logits FILE.npy  the last position's logits of every step, float32 [steps, V]\n"
+        "  --weight-seed N    seed of the random weights of a catalog model (default 0)\n"
+        "  --top N            op classes in the text breakdown (default 12)\n"
+        "  --save-weights F   write the weights used (F32 .safetensors): with config.json\n"
+        "                     beside it, a checkpoint directory for --model DIR\n");
 }
 
 /* ---- progress bar --------------------------------------------------------------------------- */
@@ -309,7 +315,7 @@ int cmd_run(trn_cli *cli, int argc, char **argv) {
     const char *trace = NULL, *logits = NULL, *save = NULL;
     const char *temp_s = NULL, *topp_s = NULL;
     uint64_t max_new = 8, seed = 0, wseed = 0, cores = UINT64_MAX, prompt_len = 0, top = 12;
-    uint64_t top_k = 0;
+    uint64_t top_k = 0, lnc = 1;
     int timing_only = 0, json = 0;
     for (int i = 1; i < argc; i++) {
         const char *v = NULL, *a = argv[i];
@@ -352,6 +358,7 @@ int cmd_run(trn_cli *cli, int argc, char **argv) {
         NUM("--weight-seed", wseed)
         NUM("--top-k", top_k)
         NUM("--cores", cores)
+        NUM("--lnc", lnc)
         NUM("--prompt-len", prompt_len)
         NUM("--top", top)
 #undef OPT
@@ -376,6 +383,10 @@ int cmd_run(trn_cli *cli, int argc, char **argv) {
         (cores > 1024 && cores != UINT64_MAX)) {
         cli_error("run", "--max-new must be 1 to 1000000, --prompt-len at most 10000000, "
                          "--cores at most the chip's NeuronCores");
+        return CLI_EXIT_USAGE;
+    }
+    if (lnc != 1 && lnc != 2) {
+        cli_error("run", "--lnc %llu: expected 1 or 2", (unsigned long long)lnc);
         return CLI_EXIT_USAGE;
     }
     if (timing_only && (logits || save)) {
@@ -419,8 +430,28 @@ int cmd_run(trn_cli *cli, int argc, char **argv) {
         cli_error("run", "--chip %s", err.msg);
         return CLI_EXIT_USAGE;
     }
-    if (cores == UINT64_MAX) /* the whole chip for timing; one core keeps functional runs fast */
-        cores = timing_only ? (uint64_t)trn_run_runtime_cores(rt) : 1;
+    int chip_cores = trn_run_runtime_cores(rt);
+    if (lnc == 2 && (trn_runtime_target(rt)->version < 3 || chip_cores < 2)) {
+        cli_error("run",
+                  "--lnc 2: chip %s (NeuronCore-%s) has no Logical NeuronCores (LNC=2 pairs the "
+                  "physical cores of NeuronCore-v3 and newer: trn2, trn3)",
+                  chip, trn_runtime_target(rt)->name);
+        rc = CLI_EXIT_USAGE;
+        goto done;
+    }
+    /* the whole chip for timing; one (logical) core keeps functional runs fast */
+    if (cores == UINT64_MAX) cores = timing_only ? (uint64_t)chip_cores / lnc : 1;
+    if (cores < 1 || cores * lnc > (uint64_t)chip_cores) {
+        if (lnc == 2)
+            cli_error("run", "--cores %llu with --lnc 2: %s has %d Logical NeuronCores of 2",
+                      (unsigned long long)cores, chip, chip_cores / 2);
+        else
+            cli_error("run", "--cores %llu: %s has %d NeuronCores", (unsigned long long)cores, chip,
+                      chip_cores);
+        rc = CLI_EXIT_USAGE;
+        goto done;
+    }
+    cores *= lnc; /* the physical cores each op is split over */
     s = trn_run_model_open(model, timing_only, wseed, &rm, &err);
     if (s != TRN_OK) {
         cli_error("run", "%s", err.msg);
@@ -504,8 +535,9 @@ int cmd_run(trn_cli *cli, int argc, char **argv) {
     if (json) {
         printf("{\n  \"model\": ");
         json_str(stdout, cfg->name);
-        printf(", \"chip\": \"%s\", \"core\": \"%s\", \"precision\": \"%s\", \"cores\": %d,\n",
-               chip, core, trn_run_precision_name(p), (int)(cores ? cores : 1));
+        printf(", \"chip\": \"%s\", \"core\": \"%s\", \"precision\": \"%s\", \"cores\": %d, "
+               "\"lnc\": %d,\n",
+               chip, core, trn_run_precision_name(p), (int)(cores ? cores : 1), (int)lnc);
         printf("  \"timing_only\": %s, \"weights\": \"%s\", \"weight_seed\": %llu,\n",
                timing_only ? "true" : "false",
                timing_only                ? "none"
@@ -540,8 +572,11 @@ int cmd_run(trn_cli *cli, int argc, char **argv) {
         json_prof(stdout, "decode", &res.decode, cfg->layers);
         printf("\n}\n");
     } else {
-        printf("trnsim run: %s on %s (NeuronCore-%s, %d core%s), %s, weights: %s", cfg->name, chip,
-               core, (int)cores, cores > 1 ? "s" : "", trn_run_precision_name(p), wsrc);
+        char lnc_s[48] = "";
+        if (lnc == 2) snprintf(lnc_s, sizeof lnc_s, " as %d logical, LNC=2", (int)(cores / 2));
+        printf("trnsim run: %s on %s (NeuronCore-%s, %d core%s%s), %s, weights: %s", cfg->name,
+               chip, core, (int)cores, cores > 1 ? "s" : "", lnc_s, trn_run_precision_name(p),
+               wsrc);
         if (!timing_only && trn_run_model_random(rm))
             printf(" (seed %llu; no checkpoint given, so the text is meaningless)",
                    (unsigned long long)wseed);
