@@ -339,7 +339,7 @@ static int model_tour(trn_cli *cli) {
                layer_ns(&res[0].decode, l) / 1e3 / (DEMO_NEW - 1),
                layer_ns(&res[1].decode, l) / 1e3 / (DEMO_NEW - 1));
     }
-    printf("  %-22s %12.2f %12.2f %12.2f %12.2f\n", "head (norm, lm_head)",
+    printf("  %-22s %12.2f %12.2f %12.2f %12.2f\n", "embed, norm, lm_head",
            layer_ns(&res[0].prefill, -1) / 1e3, layer_ns(&res[1].prefill, -1) / 1e3,
            layer_ns(&res[0].decode, -1) / 1e3 / (DEMO_NEW - 1),
            layer_ns(&res[1].decode, -1) / 1e3 / (DEMO_NEW - 1));
@@ -397,11 +397,12 @@ static int plan_tour(trn_cli *cli) {
            "roofline so they compare\non one basis (trnsim plan serve)\n\n");
     int rc = 0;
     for (int k = 0; k < 2; k++) {
-        char *args[] = {"plan",          "serve", "--model", "llama-3-70b", "--system",
-                        (char *)sys[k],  "--top", "1",       "--op-cost",   "roofline",
-                        "--tpot-slo-ms", "100",   NULL};
+        char *args[] = {
+            "plan",          "serve", "--model",   "llama-3-70b", "--system",      (char *)sys[k],
+            "--top",         "1",     "--op-cost", "roofline",    "--ttft-slo-ms", "2000",
+            "--tpot-slo-ms", "50",    NULL};
         fflush(stdout);
-        rc |= cmd_plan(cli, 14, args);
+        rc |= cmd_plan(cli, (int)(sizeof args / sizeof *args) - 1, args);
         fflush(stdout);
         printf("\n");
     }
