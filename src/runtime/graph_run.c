@@ -207,6 +207,14 @@ static trn_status resident_of(stepctx *sc, const linw *lw, const rk_piece *pc, r
     return s;
 }
 
+/* op cut into *np per-core pieces pcs[] (room for 64) over the run's cores, and timed together
+ * on the chip into *pr. */
+static trn_status split_time(stepctx *sc, const rk_op *op, rk_piece *pcs, int *np, rk_prof *pr) {
+    int cores = sc->r->o.cores > 1 ? sc->r->o.cores : 1;
+    *np = rk_split(op, cores > 64 ? 64 : cores, pcs);
+    return rk_time(sc->r->rt, pcs, *np, pr, sc->err);
+}
+
 /* One op: split over the run's cores (rk_split), timed (all pieces together on the chip) and,
  * in functional mode (in != NULL), each piece run on its block of the inputs, its output
  * written into its block of out[0]; a LINEAR's weight (lw) is the pieces' resident images. */
@@ -214,10 +222,9 @@ static trn_status launch(stepctx *sc, const rk_op *op, const mat *in, int nin, c
                          const linw *lw, trn_run_opprof *p) {
     trn_run *r = sc->r;
     rk_piece pcs[64];
-    int cores = r->o.cores > 1 ? r->o.cores : 1;
-    int np = rk_split(op, cores > 64 ? 64 : cores, pcs);
     rk_prof pr;
-    trn_status s = rk_time(r->rt, pcs, np, &pr, sc->err);
+    int np = 0;
+    trn_status s = split_time(sc, op, pcs, &np, &pr);
     for (int q = 0; q < np && s == TRN_OK && in; q++) {
         const rk_piece *pc = &pcs[q];
         rk_bind b[8], ob[1];
@@ -507,10 +514,9 @@ static trn_status router_launch(stepctx *sc, const rk_op *op, const float *lg, i
                                 float *wts, trn_run_opprof *p) {
     trn_run *r = sc->r;
     rk_piece pcs[64];
-    int cores = r->o.cores > 1 ? r->o.cores : 1;
-    int np = rk_split(op, cores > 64 ? 64 : cores, pcs);
     rk_prof pr;
-    trn_status s = rk_time(r->rt, pcs, np, &pr, sc->err);
+    int np = 0;
+    trn_status s = split_time(sc, op, pcs, &np, &pr);
     int64_t N = op->n, K = op->topk;
     for (int q = 0; q < np && s == TRN_OK && lg; q++) {
         int64_t r0 = pcs[q].lo, nr = pcs[q].hi - pcs[q].lo;
