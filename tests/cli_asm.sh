@@ -3,20 +3,8 @@
 # file:line:col (exit 3), every example kernel assembling and disassembling back to the
 # identical .tprog, corrupt .tprog files, --param/--grid/--core/--chip, --isa-doc = docs/isa.md.
 # Usage: cli_asm.sh PATH/TO/trnsim
-set -u
 TRN=${1:?usage: cli_asm.sh TRNSIM}
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-expect_rc() {
-    local want=$1; shift
-    "$@" >"$T/out" 2>"$T/err"; local rc=$?
-    if [ "$rc" -eq "$want" ]; then ok; else bad "exit $rc, expected $want: $* ($(head -c 300 "$T/err"))"; fi
-}
-expect_out() { if grep -qF -- "$1" "$T/out"; then ok; else bad "stdout lacks '$1': $(head -c 300 "$T/out")"; fi; }
-expect_err() { if grep -qF -- "$1" "$T/err"; then ok; else bad "stderr lacks '$1': $(head -c 300 "$T/err")"; fi; }
+. "$(dirname "$0")/harness.sh"
 
 # --- help and usage ---------------------------------------------------------------------
 expect_rc 0 "$TRN" asm --help; expect_out "usage: trnsim asm KERNEL.tasm"; expect_out "--param K=V"
@@ -93,5 +81,4 @@ expect_rc 3 "$TRN" disasm "$T/none.tprog"; expect_err "none.tprog"
 expect_rc 0 "$TRN" asm --isa-doc
 if cmp -s "$T/out" docs/isa.md; then ok; else bad "docs/isa.md differs from trnsim asm --isa-doc"; fi
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

@@ -4,23 +4,8 @@
 # arithmetic, --svg (well-formed XML, one bar per system that has a result), --claims (every
 # claim of tests/data/claims.json, built in), and the exit codes 2 (usage) / 3 (unknown names).
 # Usage: cli_compare.sh PATH/TO/trnsim
-set -u
 TRN=${1:?usage: cli_compare.sh TRNSIM}
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-expect_rc() {
-    local want=$1; shift
-    "$@" >"$T/out" 2>"$T/err"; local rc=$?
-    if [ "$rc" -eq "$want" ]; then ok; else bad "exit $rc, expected $want: $* ($(head -c 300 "$T/err"))"; fi
-}
-expect_out() { if grep -qF -- "$1" "$T/out"; then ok; else bad "stdout lacks '$1': $(head -c 300 "$T/out")"; fi; }
-expect_err() { if grep -qF -- "$1" "$T/err"; then ok; else bad "stderr lacks '$1': $(head -c 300 "$T/err")"; fi; }
-pyexpr() {
-    if python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if eval(sys.argv[2]) else 1)' "$T/out" "$1"; then ok; else bad "JSON check failed: $1"; fi
-}
+. "$(dirname "$0")/harness.sh"
 DEFAULT="trn1.32xlarge trn2.48xlarge trn2-ultraserver trn3-gen1-ultraserver trn3-gen2-ultraserver p5.48xlarge p5e.48xlarge p6-b200.48xlarge gb200-nvl72"
 
 # --- help and usage errors (exit 2) -----------------------------------------------------------
@@ -109,5 +94,4 @@ printf '{"chips": {"trn2": {"price_usd_per_chip_hour": {"value": 1.5, "assumed":
 expect_rc 0 "$TRN" --hw "$T/half.json" compare --claims --json
 pyexpr '(lambda a, b: abs(b["train_ratio"] - 2 * a["train_ratio"]) <= 1e-9 * b["train_ratio"])([c for c in json.load(open(sys.argv[1].replace("out", "claims.json")))["claims"] if c["id"] == "trn2-vs-p5e-30-40pct"][0]["trnsim"], [c for c in d["claims"] if c["id"] == "trn2-vs-p5e-30-40pct"][0]["trnsim"])'
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

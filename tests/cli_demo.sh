@@ -4,20 +4,8 @@
 # tokens on trn2 and trn3 are the same greedy run as `trnsim run`, Llama-3-8B's TTFT is
 # `trnsim run --timing-only`'s, the planner rows are `trnsim plan serve`'s under the stated SLO).
 # Usage: cli_demo.sh PATH/TO/trnsim
-set -u
 TRN=${1:?usage: cli_demo.sh TRNSIM}
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-expect_rc() {
-    local want=$1; shift
-    "$@" >"$T/out" 2>"$T/err"; local rc=$?
-    if [ "$rc" -eq "$want" ]; then ok; else bad "exit $rc, expected $want: $* ($(head -c 300 "$T/err"))"; fi
-}
-expect_out() { if grep -qF -- "$1" "$T/out"; then ok; else bad "stdout lacks '$1'"; fi; }
-expect_err() { if grep -qF -- "$1" "$T/err"; then ok; else bad "stderr lacks '$1': $(head -c 300 "$T/err")"; fi; }
+. "$(dirname "$0")/harness.sh"
 
 expect_rc 0 "$TRN" demo
 cp "$T/out" "$T/demo"
@@ -52,5 +40,4 @@ if grep -qF -- "$b" "$T/demo"; then ok; else bad "plan serve's best line '$b' is
 expect_rc 0 "$TRN" demo --help; expect_out "usage: trnsim demo"
 expect_rc 2 "$TRN" demo extra; expect_err "unexpected argument 'extra'"
 
-echo "cli_demo: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

@@ -2,13 +2,8 @@
 # `trnsim exec` end to end: .npy files written and read by a small python3 script (standard
 # library only, headers by hand), outputs checked bit for bit, exit codes 0/1/2/3 and their
 # messages. Usage: cli_exec.sh PATH/TO/trnsim
-set -u
 TRN=${1:?usage: cli_exec.sh TRNSIM}
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+. "$(dirname "$0")/harness.sh"
 # expect RC CMD...: runs CMD, checks the exit code; output in $T/out, $T/err
 expect() {
     local want=$1; shift
@@ -168,5 +163,4 @@ expect 3 "$TRN" exec "$T/add.tprog" --chip trn2 --in a="$T/a.npy" --in b="$T/b.n
 has err "assembled for NeuronCore-v4"
 expect 3 "$TRN" exec "$T/missing.tasm" --chip trn2
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

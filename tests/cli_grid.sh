@@ -3,13 +3,8 @@
 # files (outputs checked bit for bit against a python reference), --timing-only giving the same
 # timeline as the full run, the multi-core trace (one process per core), and the usage errors
 # (exit 2) and faults (exit 1) with their messages. Usage: cli_grid.sh PATH/TO/trnsim
-set -u
 TRN=${1:?usage: cli_grid.sh TRNSIM}
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+. "$(dirname "$0")/harness.sh"
 expect() {
     local want=$1; shift
     "$@" >"$T/out" 2>"$T/err"
@@ -155,5 +150,4 @@ expect 1 "$TRN" exec "$T/ww.tasm" --chip trn2 --grid 2 --in x="$T/x.npy" --json
 has err "fault: core 1: .*race: core 1 writes HBM tensor 'y'"
 has out '"fault": {"core": 1'
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

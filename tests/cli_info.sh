@@ -2,31 +2,8 @@
 # trnsim info end to end: the catalog table, one entry with derived vs published figures,
 # --json for scripts, --hw overrides and their errors, exit codes (docs/hardware.md).
 # Usage: cli_info.sh PATH/TO/trnsim
-set -u
 TRN=${1:?usage: cli_info.sh TRNSIM}
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-# expect_rc RC CMD...: runs CMD, checks the exit code; stdout in $T/out, stderr in $T/err
-expect_rc() {
-    local want=$1; shift
-    "$@" >"$T/out" 2>"$T/err"; local rc=$?
-    if [ "$rc" -eq "$want" ]; then ok; else bad "exit $rc, expected $want: $* ($(head -c 300 "$T/err"))"; fi
-}
-expect_out() { if grep -qF -- "$1" "$T/out"; then ok; else bad "stdout lacks '$1': $(head -c 300 "$T/out")"; fi; }
-expect_err() { if grep -qF -- "$1" "$T/err"; then ok; else bad "stderr lacks '$1': $(head -c 300 "$T/err")"; fi; }
-# expect_line PATTERN...: one stdout line holds every pattern, in order (a table row)
-expect_line() {
-    local re; re=$(printf '%s.*' "$@")
-    if grep -qE -- "${re%.\*}" "$T/out"; then ok; else bad "no stdout line matches $*"; fi
-}
-json_ok() { if python3 -c 'import json,sys; json.load(sys.stdin)' <"$T/out"; then ok; else bad "stdout is not JSON: $*"; fi; }
-# pyexpr EXPR: EXPR (over d = the JSON on stdout) is true
-pyexpr() {
-    if python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if eval(sys.argv[2]) else 1)' "$T/out" "$1"; then ok; else bad "JSON check failed: $1"; fi
-}
+. "$(dirname "$0")/harness.sh"
 
 # --- help and usage ---------------------------------------------------------------------
 expect_rc 0 "$TRN" info --help; expect_out "usage: trnsim"; expect_out "--json"
@@ -126,5 +103,4 @@ expect_rc 3 "$TRN" info --hw "$T/missing.json"
 expect_err "$T/missing.json: cannot open"
 expect_rc 2 "$TRN" info --hw
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

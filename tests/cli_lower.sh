@@ -9,13 +9,8 @@
 # the streamed kernel is the faster one for these 3-row norms (1.4x-1.9x, measured on trn1-trn3;
 # docs/lowering.md, Allocation), so the lowering chooses by the tiles' sum and keeps it.
 # Usage: cli_lower.sh PATH/TO/trnsim
-set -u
 TRN=${1:?usage: cli_lower.sh TRNSIM}
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+. "$(dirname "$0")/harness.sh"
 pyexpr() {
     if python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if eval(sys.argv[2]) else 1)' "$T/out" "$1"; then ok; else bad "$2: JSON check failed: $1"; fi
 }
@@ -43,5 +38,4 @@ for chip in trn1 trn2 trn3; do
     done
 done
 
-echo "cli_lower: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

@@ -2,13 +2,8 @@
 # trnsim num quantize / convert / formats, end to end: expected values worked out by hand
 # from the format definitions (docs/numerics.md), errors and exit codes.
 # Usage: cli_num.sh PATH/TO/trnsim
-set -u
 TRN=${1:?usage: cli_num.sh TRNSIM}
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+. "$(dirname "$0")/harness.sh"
 # expect_rc RC CMD...: runs CMD, checks the exit code, keeps stdout+stderr in $T/log
 expect_rc() {
     local want=$1; shift
@@ -100,5 +95,4 @@ expect_rc 2 "$TRN" num convert --to bf16 --seed 3 --in "$T/c.f32" --out "$T/o.f3
 expect_rc 2 "$TRN" num convert --to bf16 --round sr --seed x --in "$T/c.f32" --out "$T/o.f32"
 expect_rc 3 "$TRN" num convert --to bf16 --in "$T/c.f32" --out "$T/nodir/o.f32"
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

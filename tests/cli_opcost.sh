@@ -5,23 +5,8 @@
 # Llama-3-8B training plan is below the roofline's (its GEMMs run near peak, the roofline's
 # trn2 gemm_efficiency is 0.33).
 # Usage: cli_opcost.sh PATH/TO/trnsim
-set -u
 TRN=${1:?usage: cli_opcost.sh TRNSIM}
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-expect_rc() {
-    local want=$1; shift
-    "$@" >"$T/out" 2>"$T/err"; local rc=$?
-    if [ "$rc" -eq "$want" ]; then ok; else bad "exit $rc, expected $want: $* ($(head -c 300 "$T/err"))"; fi
-}
-expect_out() { if grep -qF -- "$1" "$T/out"; then ok; else bad "stdout lacks '$1': $(head -c 300 "$T/out")"; fi; }
-expect_err() { if grep -qF -- "$1" "$T/err"; then ok; else bad "stderr lacks '$1': $(head -c 300 "$T/err")"; fi; }
-pyexpr() {
-    if python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if eval(sys.argv[2]) else 1)' "$T/out" "$1"; then ok; else bad "JSON check failed: $1"; fi
-}
+. "$(dirname "$0")/harness.sh"
 
 P="plan train --model llama-3-8b --system trn2.48xlarge --chips 4 --seq-len 512 --global-batch 32 --tp 1 --pp 1 --dp 4 --zero 1 --recompute none"
 expect_rc 0 "$TRN" plan train --help; expect_out "--op-cost P"
@@ -58,5 +43,4 @@ expect_rc 0 "$TRN" $C --op-cost sim --json
 pyexpr '{s["system"]: s["op_cost"] for s in d["systems"]} == {"trn2.48xlarge": "simulator", "p5.48xlarge": "roofline"}'
 expect_rc 0 "$TRN" $C --op-cost sim; expect_out "compute times: the chip simulator for Trainium systems"
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

@@ -3,27 +3,8 @@
 # `plan train|serve|rl` searches, pins, the stable --json keys and their arithmetic; exit codes
 # 0 / 1 (nothing fits) / 2 (usage) / 3 (bad input) with their messages.
 # Usage: cli_plan.sh PATH/TO/trnsim
-set -u
 TRN=${1:?usage: cli_plan.sh TRNSIM}
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-expect_rc() {
-    local want=$1; shift
-    "$@" >"$T/out" 2>"$T/err"; local rc=$?
-    if [ "$rc" -eq "$want" ]; then ok; else bad "exit $rc, expected $want: $* ($(head -c 300 "$T/err"))"; fi
-}
-expect_out() { if grep -qF -- "$1" "$T/out"; then ok; else bad "stdout lacks '$1': $(head -c 300 "$T/out")"; fi; }
-expect_err() { if grep -qF -- "$1" "$T/err"; then ok; else bad "stderr lacks '$1': $(head -c 300 "$T/err")"; fi; }
-expect_line() {
-    local re; re=$(printf '%s.*' "$@")
-    if grep -qE -- "${re%.\*}" "$T/out"; then ok; else bad "no stdout line matches $*"; fi
-}
-pyexpr() {
-    if python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if eval(sys.argv[2]) else 1)' "$T/out" "$1"; then ok; else bad "JSON check failed: $1"; fi
-}
+. "$(dirname "$0")/harness.sh"
 
 # --- help and usage -------------------------------------------------------------------------
 expect_rc 0 "$TRN" plan --help; expect_out "usage: trnsim plan model"; expect_out "llama-3.1-405b"
@@ -192,5 +173,4 @@ if grep -qF "prefill (TTFT)" "$T/serve.svg" && grep -qF "output tokens/s" "$T/se
 expect_rc 2 "$TRN" plan rl --model llama-3-8b --system trn2.48xlarge --svg "$T/rl.svg"; expect_err "--svg does not apply to \`plan rl\`"
 expect_rc 3 "$TRN" plan train --model llama-3-8b --system trn2.48xlarge --svg "$T/no/dir/x.svg"; expect_err "--svg"
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

@@ -8,23 +8,8 @@
 # (usage, precision a chip lacks, a sampling value out of range) and 3 (bad directory, missing
 # tensor, unknown model) with their messages.
 # Usage: cli_run.sh PATH/TO/trnsim
-set -u
 TRN=${1:?usage: cli_run.sh TRNSIM}
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-expect_rc() {
-    local want=$1; shift
-    "$@" >"$T/out" 2>"$T/err"; local rc=$?
-    if [ "$rc" -eq "$want" ]; then ok; else bad "exit $rc, expected $want: $* ($(head -c 300 "$T/err"))"; fi
-}
-expect_out() { if grep -qF -- "$1" "$T/out"; then ok; else bad "stdout lacks '$1': $(head -c 300 "$T/out")"; fi; }
-expect_err() { if grep -qF -- "$1" "$T/err"; then ok; else bad "stderr lacks '$1': $(head -c 300 "$T/err")"; fi; }
-pyexpr() {
-    if python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if eval(sys.argv[2]) else 1)' "$T/out" "$1"; then ok; else bad "JSON check failed: $1"; fi
-}
+. "$(dirname "$0")/harness.sh"
 
 mkdir -p "$T/llama" "$T/mixtral" "$T/gptoss" "$T/gpt2" "$T/llama3l"
 cat >"$T/llama/config.json" <<'J'
@@ -234,5 +219,4 @@ head -c 1000 "$T/llama/model.safetensors" >"$T/llama3l/model.safetensors"
 sed 's/"num_hidden_layers": 3/"num_hidden_layers": 2/' "$T/llama/config.json" >"$T/llama3l/config.json"
 expect_rc 3 "$TRN" run --model "$T/llama3l" --tokens 1; expect_err "model.safetensors"
 
-echo "cli_run: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish
