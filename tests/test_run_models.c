@@ -11,10 +11,11 @@
  *     ROUTER kernel), so its logits differ from the FP32 reference's by the bf16 roundings of
  *     x and W. Checked: every layer's chosen experts equal, exactly, the reference routing
  *     rule applied to the chip's own logits (captured from the runner's hook); against the
- *     FP32 reference, a token may be routed differently only at a near-tie (its reference
- *     k-th and (k+1)-th logits within twice the token's largest chip-vs-reference logit
- *     difference), and at most 1 in 10 choices may differ (measured and printed: 0 for these
- *     seeds);
+ *     FP32 reference every choice must be the same for these seeded models (the issue's
+ *     "routing identical to the reference"); with other weights a near-tie could flip under
+ *     the bf16 roundings, so a difference is also classified: inside the tie margin (the
+ *     reference k-th and (k+1)-th logits within twice the token's largest chip-vs-reference
+ *     logit difference) or not, and printed;
  *   - the timing-only path gives the functional run's times, op for op;
  *   - precisions a chip lacks are refused naming the chip;
  *   - MXFP4 / MXFP8Q (weights pre-quantized to MX codes and E8M0 scales) on trn3 within their
@@ -295,7 +296,7 @@ static void test_families(void) {
                       "%s: %ld tokens routed unlike the reference outside the "
                       "tie margin",
                       fam[f].name, far_bad_);
-            CHECK_MSG(rb * 10 <= rn, "%s: %ld of %ld routing choices differ from the reference",
+            CHECK_MSG(rb == 0, "%s: %ld of %ld routing choices differ from the FP32 reference",
                       fam[f].name, rb, rn);
         }
         kern_bad_ = far_bad_ = 0;
