@@ -21,7 +21,7 @@
  *              trn_lower_panel_cols(n): trn_lower_pack_panels; MXFP8:
  *              trn_lower_pack_mx_panels; MXFP4, MXFP8Q: codes w and scales ws from
  *              trn_lower_pack_mx_weights), optional b [1, n] bf16 -> y [m, n] (out_dtype) =
- *              act(x @ W + b)
+ *              act(x @ W + b); glu_oai: y [m, n / 2] = GLU_OAI(bf16(x @ W + b))
  *   RMSNORM    x [m, n], g [1, n] bf16 -> y [m, n] = x * rsqrt(mean(x^2) + eps) * g, the
  *              normalized x rounded to out_dtype before * g (as HF does)
  *   LAYERNORM  x [m, n], g [1, n], b [1, n] bf16 -> y = (x - mean) * rsqrt(var + eps) * g + b
@@ -127,6 +127,11 @@ typedef struct trn_lower_op {
                     every weight panel and spilling it (transposed once, stored to HBM scratch,
                     reloaded per panel) by the cost comparison of docs/lowering.md; 1 always
                     spills (when more than one panel reads it), -1 never */
+    int glu_oai; /* LINEAR: 1 fuses GLU_OAI (alpha, limit) into the eviction: W's n columns are
+                    gate, up interleaved (2j gate, 2j + 1 up; n even), each evicted tile is
+                    rounded to bf16 as an unfused LINEAR with a bf16 y writes it, then takes
+                    GLU_OAI's steps (bf16 dtype) and y [m, n / 2] (out_dtype) is stored: bit for
+                    bit LINEAR then GLU_OAI; act must be copy; 0 plain LINEAR */
 } trn_lower_op;
 
 /* ROUTER's gating (the same rules as the graph's trn_gating). */

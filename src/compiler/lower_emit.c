@@ -432,6 +432,9 @@ trn_status trn_lower_check(const trn_lower_op *op, const trn_isa_target *t, trn_
     if (op->m < 1 || op->m > (1 << 24))
         return trn_err_set(err, TRN_E_INVALID, "%s: m = %lld (expected 1 to %d)", kn,
                            (long long)op->m, 1 << 24);
+    if (op->glu_oai != 0 && (op->kind != TRN_LOWER_LINEAR || op->glu_oai != 1))
+        return trn_err_set(err, TRN_E_INVALID, "%s: glu_oai = %d (expected %s)", kn, op->glu_oai,
+                           op->kind == TRN_LOWER_LINEAR ? "0 or 1" : "0: linear only");
     switch (op->kind) {
     case TRN_LOWER_LINEAR:
         if (op->k < 1 || op->n < 1 || op->k > (1 << 20) || op->n > (1 << 20))
@@ -467,6 +470,23 @@ trn_status trn_lower_check(const trn_lower_op *op, const trn_isa_target *t, trn_
                                "linear: %s takes bf16 x and k a multiple of 4 (4 MX codes per "
                                "partition); got %s x, k = %lld",
                                prec_names[op->prec], trn_dtype_name(op->dtype), (long long)op->k);
+        if (op->glu_oai) { /* the clamped GLU fused into the eviction (lower_linear.c) */
+            if (op->n % 2)
+                return trn_err_set(err, TRN_E_INVALID,
+                                   "linear: glu_oai needs n even (gate, up interleaved); n = %lld",
+                                   (long long)op->n);
+            if (op->act != TRN_ACT_COPY)
+                return trn_err_set(err, TRN_E_INVALID,
+                                   "linear: glu_oai takes act copy (the GLU is the activation); "
+                                   "act = %s",
+                                   trn_act_name(op->act));
+            if (!(op->limit > 0) || !isfinite(op->limit))
+                return trn_err_set(err, TRN_E_INVALID,
+                                   "linear: glu_oai limit = %g (expected > 0, finite)", op->limit);
+            if (!isfinite(op->alpha))
+                return trn_err_set(err, TRN_E_INVALID,
+                                   "linear: glu_oai alpha = %g (expected finite)", op->alpha);
+        }
         return TRN_OK;
     case TRN_LOWER_RMSNORM:
     case TRN_LOWER_LAYERNORM:
@@ -694,14 +714,14 @@ void trn_lower_key(const trn_lower_op *op, char *buf, size_t n) {
     snprintf(buf, n,
              "%s m=%lld k=%lld n=%lld x=%s y=%s prec=%s bias=%d act=%s eps=%g h=%lld kvh=%lld "
              "d=%lld q=%lld kv=%lld win=%lld sinks=%d scale=%.17g topk=%lld gate=%d alpha=%.17g "
-             "limit=%.17g sbuf=%llu spill=%d",
+             "limit=%.17g sbuf=%llu spill=%d glu=%d",
              trn_lower_kind_name(op->kind), (long long)op->m, (long long)op->k, (long long)op->n,
              trn_dtype_name(op->dtype), trn_dtype_name(op->out_dtype), trn_precision_name(op->prec),
              op->bias, trn_act_name(op->act), op->eps, (long long)op->heads,
              (long long)op->kv_heads, (long long)op->head_dim, (long long)op->q_len,
              (long long)op->kv_len, (long long)op->window, op->sinks, op->scale,
              (long long)op->topk, op->gating, op->alpha, op->limit,
-             (unsigned long long)op->sbuf_limit_bytes, op->x_spill);
+             (unsigned long long)op->sbuf_limit_bytes, op->x_spill, op->glu_oai);
 }
 
 int64_t trn_lower_panel_width(int64_t n, int64_t pi) {

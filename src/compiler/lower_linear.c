@@ -15,15 +15,18 @@
  * stationary for one matmul per slot (FP8: per slot pair in double-row mode) with the panel slot as
  * the moving operand, accumulating in its PSUM bank; banks rotate through a ring so the next group
  * starts while ScalarE evicts the last one, fusing the activation (and, with a bias, one K = 1
- * matmul ones x b first). Weight chunks are triple- or double-buffered: the load of chunk s + 2
- * (s + 1) is issued before the matmuls of chunk s, from the SP queue (hardware DGE); ScalarE
- * issues the stores right after its evictions. MXFP8 has its own kernel (lw_linear_mx, at the
- * end). Left out: splitting K across cores, weights kept resident across calls, MX weights
- * pre-quantized in HBM. */
+ * matmul ones x b first); with glu_oai the evicted bf16 tile then takes GLU_OAI's steps in SBUF
+ * (emit_store: gate, up pairs of one panel, bit for bit LINEAR then GLU_OAI). Weight chunks are
+ * triple- or double-buffered: the load of chunk s + 2 (s + 1) is issued before the matmuls of chunk
+ * s, from the SP queue (hardware DGE); ScalarE issues the stores right after its evictions. MXFP8
+ * has its own kernel (lw_linear_mx, at the end). Left out: splitting K across cores, weights kept
+ * resident across calls, MX weights pre-quantized in HBM. */
 #include <stdio.h>
 #include <string.h>
 
 #include "lower_impl.h"
+
+#define LL (long long)
 
 typedef struct chunk {
     int64_t k0;
@@ -57,6 +60,68 @@ static int make_chunks(int64_t K, int kc, chunk *out, int max) {
     return n;
 }
 
+/* The eviction's tiles, per partition: ys [2, T, P] (bf16 with glu_oai: the gate_up values as
+ * a bf16 y holds them); with glu_oai also GLU_OAI's four bf16 temporaries and its output, each
+ * [2, P / 2] (a ring of two token tiles). */
+static uint64_t glu_bytes(const trn_lower_op *op, int T, int64_t P) {
+    if (!op->glu_oai) return lw_tile_bytes(op->out_dtype, 2LL * T * P);
+    return lw_tile_bytes(TRN_DTYPE_BF16, 2LL * T * P) + 4 * lw_tile_bytes(TRN_DTYPE_BF16, P) +
+           lw_tile_bytes(op->out_dtype, P);
+}
+
+/* Declares the eviction's tiles of glu_bytes. */
+static void glu_tiles(lw *e, int T, int64_t P) {
+    const trn_lower_op *op = e->op;
+    lw_tile(e, TRN_MEM_SBUF, "ys", op->glu_oai ? TRN_DTYPE_BF16 : op->out_dtype, 4,
+            (int64_t[]){128, 2, T, P});
+    if (!op->glu_oai) return;
+    static const char *const tn[4] = {"gc", "sg", "gl", "uc"};
+    for (int q = 0; q < 4; q++)
+        lw_tile(e, TRN_MEM_SBUF, tn[q], TRN_DTYPE_BF16, 3, (int64_t[]){128, 2, P / 2});
+    lw_tile(e, TRN_MEM_SBUF, "gy", op->out_dtype, 3, (int64_t[]){128, 2, P / 2});
+}
+
+/* The store of an evicted tile ys[0:r, yb, ti, 0:ncols] (rows row0.., columns n0.. of x W + b).
+ * Plain: y[rows, n0 .. n0 + ncols] at once. glu_oai: GLU_OAI's instructions of lw_glu_oai
+ * (lower_moe.c), in its order and with its rounding, on the tile's gate (even) and up (odd)
+ * columns into ring slot *ring of the GLU tiles, and the store of y[rows, n0 / 2 .. (n0 +
+ * ncols) / 2] one tile late (as lw_glu_oai: on v3+ ScalarE's queue issues it, and it would hold
+ * ScalarE's next eviction behind this tile's last VectorE op): pend holds it, printed by the
+ * next call, and by the kernel after its last tile. */
+static void emit_store(lw *e, int64_t r, int yb, int64_t ti, int64_t ncols, int64_t row0,
+                       int64_t n0, const char *st_eng, int *ring, char *pend, size_t npend) {
+    const trn_lower_op *op = e->op;
+    if (!op->glu_oai) {
+        lw_printf(e, "dma_copy dst=y[%lld:%lld, %lld:%lld] src=ys[0:%lld, %d, %lld, 0:%lld]%s\n",
+                  LL row0, LL(row0 + r), LL n0, LL(n0 + ncols), LL r, yb, LL ti, LL ncols, st_eng);
+        return;
+    }
+    int b = *ring;
+    *ring ^= 1;
+    int64_t w = ncols / 2;
+    static const char *const tn[4] = {"gc", "sg", "gl", "uc"};
+    char t[5][80];
+    for (int q = 0; q < 4; q++)
+        snprintf(t[q], sizeof t[q], "%s[0:%lld, %d, 0:%lld]", tn[q], LL r, b, LL w);
+    snprintf(t[4], sizeof t[4], "gy[0:%lld, %d, 0:%lld]", LL r, b, LL w);
+    const char *ue = e->t->version >= 3 ? " engine=scalar" : "";
+    lw_printf(e,
+              "tensor_scalar dst=%s data=ys[0:%lld, %d, %lld, 0:%lld:2] op0=minimum "
+              "operand0=%.17g\n"
+              "tensor_scalar dst=%s data=ys[0:%lld, %d, %lld, 1:%lld:2] op0=minimum "
+              "operand0=%.17g op1=maximum operand1=%.17g%s\n"
+              "tensor_scalar dst=%s data=%s op0=add operand0=1.0\n"
+              "activation dst=%s data=%s op=sigmoid scale=%.17g\n"
+              "tensor_tensor dst=%s data1=%s data2=%s op=multiply\n"
+              "tensor_tensor dst=%s data1=%s data2=%s op=multiply\n",
+              t[0], LL r, yb, LL ti, LL ncols, op->limit, t[3], LL r, yb, LL ti, LL ncols,
+              op->limit, -op->limit, ue, t[3], t[3], t[1], t[0], op->alpha, t[2], t[0], t[1], t[4],
+              t[3], t[2]);
+    if (pend[0]) lw_printf(e, "%s", pend);
+    snprintf(pend, npend, "dma_copy dst=y[%lld:%lld, %lld:%lld] src=%s%s\n", LL row0, LL(row0 + r),
+             LL(n0 / 2), LL((n0 + ncols) / 2), t[4], st_eng);
+}
+
 /* SBUF bytes per partition of a plan. Without spill every tile lives through the whole
  * kernel: the sum. With spill the kernel runs in two phases, all of x transposed and stored
  * first (xa, xs / xb), then the matmuls (wt, xt, ys, bias): no tile lives in both, so the
@@ -76,7 +141,7 @@ static uint64_t plan_bytes(const trn_lower_op *op, const lplan *p, int T, int kc
     if (p->pub.pe_transpose) *st += lw_tile_bytes(op->dtype, 2LL * T * 128 * kc); /* xs */
     if (p->fp8cvt)
         *st += lw_tile_bytes(TRN_DTYPE_BF16, (int64_t)(xres || spill ? 2 : nbuf) * kc * MB);
-    b += lw_tile_bytes(op->out_dtype, 2LL * T * P); /* ys */
+    b += glu_bytes(op, T, P); /* ys, and the GLU's tiles */
     if (op->bias) b += lw_tile_bytes(TRN_DTYPE_BF16, 128) + lw_tile_bytes(TRN_DTYPE_BF16, op->n);
     return a > b ? a : b;
 }
@@ -186,8 +251,6 @@ trn_status trn_lower_linear_plan_get(const trn_lower_op *op, const trn_isa_targe
     return s;
 }
 
-#define LL (long long)
-
 /* Chunk c of panel pi into ring slot b: rows k0 .. k0 + slots prows of the panel, [k, wp]
  * row-major at element 512 k pi of w, one contiguous range. */
 static void emit_wload(lw *e, const chunk *c, int64_t pi, int b) {
@@ -277,7 +340,8 @@ trn_status lw_linear(lw *e, trn_err *err) {
               trn_dtype_name(op->dtype), LL M, LL K, trn_dtype_name(p.mdt),
               LL(K * trn_lower_panel_cols(N)));
     if (op->bias) lw_printf(e, ".input b bf16 [1, %lld]\n", LL N);
-    lw_printf(e, ".output y %s [%lld, %lld]\n", trn_dtype_name(op->out_dtype), LL M, LL N);
+    lw_printf(e, ".output y %s [%lld, %lld]\n", trn_dtype_name(op->out_dtype), LL M,
+              LL(op->glu_oai ? N / 2 : N));
     int64_t nblk = lw_cdiv(M, MB);
     if (p.spill) /* x transposed: [block, partition p, slot j, token], as xt holds it */
         lw_printf(e, ".hbm xh %s [%lld, 128, %d, %lld]\n", trn_dtype_name(p.mdt), LL nblk, p.ks,
@@ -290,7 +354,7 @@ trn_status lw_linear(lw *e, trn_err *err) {
         lw_tile(e, TRN_MEM_SBUF, "xb", TRN_DTYPE_BF16, 4,
                 (int64_t[]){128, xr || p.spill ? 2 : nb, kc, MB});
     if (p.spill) lw_tile(e, TRN_MEM_SBUF, "xa", p.mdt, 4, (int64_t[]){128, 2, kc, MB});
-    lw_tile(e, TRN_MEM_SBUF, "ys", op->out_dtype, 4, (int64_t[]){128, 2, T, P});
+    glu_tiles(e, T, P);
     if (op->bias) {
         lw_tile(e, TRN_MEM_SBUF, "ones", TRN_DTYPE_BF16, 2, (int64_t[]){1, 128});
         lw_tile(e, TRN_MEM_SBUF, "bt", TRN_DTYPE_BF16, 2, (int64_t[]){1, N});
@@ -320,6 +384,8 @@ trn_status lw_linear(lw *e, trn_err *err) {
     int64_t nsteps = nblk * np * nch;
     const char *act = trn_act_name(op->act);
     const char *st_eng = e->t->version >= 3 ? " engine=scalar" : "";
+    int gring = 0;
+    char pend[320] = "";
 #define STEP_DECODE(s_, blk_, g_, c_) \
     int64_t blk_ = (s_) / (np * nch); \
     int64_t g_ = ((s_) / nch) % np;   \
@@ -391,12 +457,10 @@ trn_status lw_linear(lw *e, trn_err *err) {
                       "activation dst=ys[0:%lld, %d, %lld, 0:%lld] data=acc[0:%lld, %d, 0:%lld] "
                       "op=%s\n",
                       LL r, yb, LL(t0 / 128), LL ncols, LL r, bank, LL ncols, act);
-            lw_printf(e,
-                      "dma_copy dst=y[%lld:%lld, %lld:%lld] src=ys[0:%lld, %d, %lld, 0:%lld]%s\n",
-                      LL(m0 + t0), LL(m0 + t0 + r), LL n0, LL(n0 + ncols), LL r, yb, LL(t0 / 128),
-                      LL ncols, st_eng);
+            emit_store(e, r, yb, t0 / 128, ncols, m0 + t0, n0, st_eng, &gring, pend, sizeof pend);
         }
     }
+    lw_printf(e, "%s", pend);
 #undef LOAD_STEP
 #undef STEP_DECODE
     return TRN_OK;
@@ -446,7 +510,8 @@ trn_status lw_linear_mx(lw *e, trn_err *err) {
         lw_printf(e, ".kernel linear_mx\n.input x bf16 [%lld, %lld]\n.input w bf16 [%lld]\n", LL M,
                   LL K, LL(K * NP));
     if (op->bias) lw_printf(e, ".input b bf16 [1, %lld]\n", LL N);
-    lw_printf(e, ".output y %s [%lld, %lld]\n", trn_dtype_name(op->out_dtype), LL M, LL N);
+    lw_printf(e, ".output y %s [%lld, %lld]\n", trn_dtype_name(op->out_dtype), LL M,
+              LL(op->glu_oai ? N / 2 : N));
     if (!pq) lw_tile(e, TRN_MEM_SBUF, "wi", TRN_DTYPE_BF16, 3, (int64_t[]){128, nb, 4 * P});
     lw_tile_text(e, TRN_MEM_SBUF, "wq", wdt, fp4 ? 2 : 4, 3, (int64_t[]){128, nb, P});
     if (pq) /* a panel's scales for all its passes, two panels deep */
@@ -457,7 +522,7 @@ trn_status lw_linear_mx(lw *e, trn_err *err) {
     lw_tile(e, TRN_MEM_SBUF, "xi", TRN_DTYPE_BF16, 3, (int64_t[]){128, MB, 4});
     lw_tile_text(e, TRN_MEM_SBUF, "xq", "fp8_e4m3_x4", 4, 3, (int64_t[]){128, KP, MB});
     lw_tile(e, TRN_MEM_SBUF, "xs", TRN_DTYPE_UINT8, 3, (int64_t[]){128, KP, MB});
-    lw_tile(e, TRN_MEM_SBUF, "ys", op->out_dtype, 4, (int64_t[]){128, 2, T, P});
+    glu_tiles(e, T, P);
     if (op->bias) {
         lw_tile(e, TRN_MEM_SBUF, "ones", TRN_DTYPE_BF16, 2, (int64_t[]){1, 128});
         lw_tile(e, TRN_MEM_SBUF, "bt", TRN_DTYPE_BF16, 2, (int64_t[]){1, N});
@@ -470,7 +535,8 @@ trn_status lw_linear_mx(lw *e, trn_err *err) {
     if (op->bias) lw_printf(e, "memset dst=ones value=1.0\ndma_copy dst=bt src=b%s\n", ld);
     int64_t nblk = lw_cdiv(M, MB), nsteps = nblk * np * KP;
     const char *act = trn_act_name(op->act);
-    int xst = 0;
+    int xst = 0, gring = 0;
+    char pend[320] = "";
     /* weight pass sn: load + quantize into ring slot sn % nb; panel g_ (width w_) starts at
      * element 512 g_ of each panel-sized block (lower.h), its pass p_ at p_ 128 w_ of it (codes,
      * MXFP8's bf16: 4 values per code) and its scale rows 4i .. 4i + 3 at 4 i KP w_ */
@@ -558,13 +624,12 @@ trn_status lw_linear_mx(lw *e, trn_err *err) {
                           LL r, bank, LL ncols, LL r, LL n0, LL(n0 + ncols));
             lw_printf(e,
                       "activation dst=ys[0:%lld, %d, %lld, 0:%lld] data=acc[0:%lld, %d, 0:%lld] "
-                      "op=%s\n"
-                      "dma_copy dst=y[%lld:%lld, %lld:%lld] src=ys[0:%lld, %d, %lld, 0:%lld]%s\n",
-                      LL r, yb, LL(t0 / 128), LL ncols, LL r, bank, LL ncols, act, LL(m0 + t0),
-                      LL(m0 + t0 + r), LL n0, LL(n0 + ncols), LL r, yb, LL(t0 / 128), LL ncols,
-                      st_eng);
+                      "op=%s\n",
+                      LL r, yb, LL(t0 / 128), LL ncols, LL r, bank, LL ncols, act);
+            emit_store(e, r, yb, t0 / 128, ncols, m0 + t0, n0, st_eng, &gring, pend, sizeof pend);
         }
     }
+    lw_printf(e, "%s", pend);
 #undef WSTEP
     return TRN_OK;
 }

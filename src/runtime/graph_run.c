@@ -159,9 +159,9 @@ static trn_status resident_of(stepctx *sc, const linw *lw, const rk_piece *pc, r
     const rk_op *op = &pc->op;
     int64_t j0 = pc->axis == RK_AX_COLS ? pc->lo : 0, j1 = pc->axis == RK_AX_COLS ? pc->hi : lw->n;
     char key[TRN_GRAPH_NAME_MAX + 160];
-    snprintf(key, sizeof key, "%s#%d#%lld:%lld|m=%lld k=%lld n=%lld p=%d a=%d b=%d f=%d", lw->name,
-             lw->e, (long long)j0, (long long)j1, (long long)op->m, (long long)op->k,
-             (long long)op->n, op->prec, (int)op->act, op->bias, op->f32_out);
+    snprintf(key, sizeof key, "%s#%d#%lld:%lld|m=%lld k=%lld n=%lld p=%d a=%d b=%d f=%d g=%d",
+             lw->name, lw->e, (long long)j0, (long long)j1, (long long)op->m, (long long)op->k,
+             (long long)op->n, op->prec, (int)op->act, op->bias, op->f32_out, op->glu_oai);
     for (int i = 0; i < r->nrs; i++)
         if (!strcmp(r->rs[i].key, key)) {
             *out = r->rs[i].res;
@@ -243,6 +243,8 @@ static trn_status launch(stepctx *sc, const rk_op *op, const mat *in, int nin, c
             b[nb++] = (rk_bind){in[j].name, d, (size_t)(nr * nc)};
         }
         block(out, pc, &r0, &nr, &c0, &nc);
+        if (pc->op.glu_oai && pc->axis == RK_AX_COLS) /* y of W's columns lo .. hi - 1, even */
+            c0 = pc->lo / 2, nc = (pc->hi - pc->lo) / 2;
         double *y = s == TRN_OK ? malloc((size_t)(nr * nc > 0 ? nr * nc : 1) * sizeof *y) : NULL;
         if (s == TRN_OK && !y) s = trn_err_set(sc->err, TRN_E_NOMEM, "run: out of memory");
         rk_res *res = NULL;
@@ -281,6 +283,22 @@ static trn_status linear(stepctx *sc, trn_run_opprof *p, const float *x, int64_t
     linw lw = {wname, e, W, bias, lay, k, n};
     mat in[1] = {{"x", (float *)x, m, k, 1, 0}};
     mat out = {"y", y, m, n, 1, 1};
+    return launch(sc, &op, in, 1, &out, &lw, p);
+}
+
+/* y[m, n / 2] = GLU_OAI(x[m, k] W + b) on the chip, the clamped GLU fused into the LINEAR's
+ * eviction (W IN_OUT [k, n], gate and up interleaved by column); x, y NULL in timing-only mode. */
+static trn_status linear_glu(stepctx *sc, trn_run_opprof *p, const float *x, int64_t m, int64_t k,
+                             int64_t n, const char *wname, int e, const float *W, const float *bias,
+                             double alpha, double limit, float *y) {
+    rk_op op = {0};
+    op.kind = RK_LINEAR, op.m = m, op.k = k, op.n = n, op.bias = 1, op.act = RK_ACT_COPY;
+    op.glu_oai = 1, op.alpha = alpha, op.limit = limit;
+    op.prec = rk_linear_prec(sc->r->o.prec, k);
+    if (!sc->buf) return launch(sc, &op, NULL, 0, NULL, NULL, p);
+    linw lw = {wname, e, W, bias, TRN_LAYOUT_IN_OUT, k, n};
+    mat in[1] = {{"x", (float *)x, m, k, 1, 0}};
+    mat out = {"y", y, m, n / 2, 1, 1};
     return launch(sc, &op, in, 1, &out, &lw, p);
 }
 
@@ -593,7 +611,8 @@ static trn_status gather(stepctx *sc, trn_run_opprof *p, const float *idx, int64
  *   1. dispatch: one row gather (EMBED kernel) of x [T, H] into XS [T k, H], expert e's tokens
  *      in rows off_e .. off_e + c_e - 1;
  *   2. per expert its MLP on its rows of XS (Mixtral: gate, up, SWIGLU, down; GPT-OSS: gate_up
- *      with bias, the clamped GLU (GLU_OAI), down with bias) into the same rows of OS;
+ *      with bias and the clamped GLU fused into its eviction (LINEAR glu_oai), down with bias)
+ *      into the same rows of OS;
  *   3. un-dispatch: one row gather of OS into D [T, k, H], D[t, j] the output of token t's
  *      j-th expert;
  *   4. combine: one MOE_COMBINE kernel, y[t] = w[t, 0] D[t, 0] + w[t, 1] D[t, 1] + ... in
@@ -679,16 +698,10 @@ static trn_status moe_experts(stepctx *sc, int i, trn_run_opprof *p) {
                 s = linear(sc, p, sa, c, I, H, n5, fe, W5 ? W5 + e * H * I : NULL,
                            TRN_LAYOUT_OUT_IN, NULL, 0, RK_ACT_COPY, 0, d);
         } else { /* gate_up [E, H, 2I] + bias [E, 2I], down [E, I, H] + bias [E, H], IN_OUT */
-            s = linear(sc, p, xe, c, H, 2 * I, n3, fe, W3 ? W3 + e * H * 2 * I : NULL,
-                       TRN_LAYOUT_IN_OUT, W4 ? W4 + e * 2 * I : NULL, 1, RK_ACT_COPY, 0, ga);
-            if (s == TRN_OK) {
-                rk_op op = row_op(RK_GLU_OAI, c, I);
-                op.alpha = o->alpha, op.limit = o->limit;
-                const char *nm[1] = {"x"};
-                const float *dd[1] = {ga};
-                size_t cc[1] = {(size_t)(c * 2 * I)};
-                s = rowop(sc, p, &op, 1, nm, dd, cc, sa, (size_t)(c * I));
-            }
+            /* gate_up with the clamped GLU fused into its eviction (bit for bit gate_up then
+             * GLU_OAI, one launch fewer) */
+            s = linear_glu(sc, p, xe, c, H, 2 * I, n3, fe, W3 ? W3 + e * H * 2 * I : NULL,
+                           W4 ? W4 + e * 2 * I : NULL, o->alpha, o->limit, sa);
             if (s == TRN_OK)
                 s = linear(sc, p, sa, c, I, H, n5, fe, W5 ? W5 + e * I * H : NULL,
                            TRN_LAYOUT_IN_OUT, W6 ? W6 + e * H : NULL, 1, RK_ACT_COPY, 0, d);

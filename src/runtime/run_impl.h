@@ -43,8 +43,10 @@ typedef struct rk_op {
     double scale;        /* ATTENTION: 0 = 1 / sqrt(head_dim) */
     int64_t topk;        /* ROUTER; MOE_COMBINE: slots per token */
     int gating;          /* ROUTER: trn_lower_gating */
-    double alpha, limit; /* GLU_OAI */
+    double alpha, limit; /* GLU_OAI; LINEAR with glu_oai */
     int prec;            /* LINEAR: its trn_precision */
+    int glu_oai;         /* LINEAR: 1 fuses GLU_OAI into the eviction (lower.h): W's n columns
+                            gate, up interleaved, y [m, n / 2]; a split by columns keeps pairs */
 } rk_op;
 
 typedef struct rk_prof {
@@ -61,7 +63,8 @@ typedef struct rk_bind {
 
 /* A per-core piece of an op split over the cores of the chip: the piece's own op (its shape)
  * and the range it covers, lo .. hi - 1, on its axis: RK_AX_ROWS rows of every [m, *] tensor
- * (a LINEAR's x and y, a row op's inputs and y), RK_AX_COLS columns of a LINEAR's W, b and y,
+ * (a LINEAR's x and y, a row op's inputs and y), RK_AX_COLS columns of a LINEAR's W, b and y
+ * (with glu_oai: an even range of W's and b's columns, y's lo / 2 .. hi / 2 - 1),
  * RK_AX_HEADS kv heads of an attention (their query heads' columns of q and o, their columns
  * of k and v). */
 typedef enum rk_axis { RK_AX_ROWS, RK_AX_COLS, RK_AX_HEADS } rk_axis;

@@ -35,6 +35,7 @@ static trn_lower_op lower_of(const rk_op *k) {
     op.q_len = k->q_len, op.kv_len = k->kv_len;
     op.window = k->window, op.sinks = k->sinks, op.scale = k->scale;
     op.topk = k->topk, op.gating = k->gating, op.alpha = k->alpha, op.limit = k->limit;
+    op.glu_oai = k->glu_oai;
     return op;
 }
 
@@ -47,6 +48,8 @@ int rk_split(const rk_op *op, int cores, rk_piece *pc) {
             size = cdiv(cdiv(op->n, TRN_LOWER_PANEL), c) * TRN_LOWER_PANEL;
         } else if (op->m >= 128 * c) { /* whole 128-row tiles */
             total = op->m, size = cdiv(cdiv(op->m, 128), c) * 128;
+        } else if (op->glu_oai) { /* even pieces: a gate, up pair stays on one core */
+            ax = RK_AX_COLS, total = op->n, size = 2 * cdiv(op->n / 2, c);
         } else {
             ax = RK_AX_COLS, total = op->n, size = cdiv(op->n, c);
         }
