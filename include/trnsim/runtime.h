@@ -139,7 +139,8 @@ trn_status trn_runtime_attention_seconds(trn_runtime *rt, int64_t heads, int64_t
 /* A row op (RMSNORM, LAYERNORM, SOFTMAX, ADD, MUL, SWIGLU) on [m, n] bf16. */
 trn_status trn_runtime_rowop_seconds(trn_runtime *rt, trn_lower_kind kind, int64_t m, int64_t n,
                                      double *seconds, trn_err *err);
-/* Any lowered op on the whole chip by the same rules (ROPE splits rows like the row ops). */
+/* Any lowered op on the whole chip by the same rules (ROPE splits rows like the row ops; a
+ * LINEAR with the fused GLU keeps its pieces' columns even, gate/up pairs together). */
 trn_status trn_runtime_op_seconds(trn_runtime *rt, const trn_lower_op *op, double *seconds,
                                   trn_err *err);
 /* The per-core piece of a chip GEMM by the split rule above: *pm, *pn (k is not split). */

@@ -473,7 +473,10 @@ trn_status trn_runtime_op_seconds(trn_runtime *rt, const trn_lower_op *op, doubl
     trn_lower_op piece = *op;
     int64_t c = chip_cores(rt);
     switch (op->kind) {
-    case TRN_LOWER_LINEAR: trn_runtime_gemm_split(rt, op->m, op->n, &piece.m, &piece.n); break;
+    case TRN_LOWER_LINEAR:
+        trn_runtime_gemm_split(rt, op->m, op->n, &piece.m, &piece.n);
+        if (op->glu_oai && piece.n % 2) piece.n++; /* gate/up column pairs stay together */
+        break;
     case TRN_LOWER_ATTENTION:
         if (op->kv_heads >= 1 && op->heads % op->kv_heads == 0) {
             piece.kv_heads = cdiv(op->kv_heads, c);
