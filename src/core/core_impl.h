@@ -77,6 +77,9 @@ struct trn_core {
     int next;           /* next instruction of a step-wise run */
     trn_hbm_race *race; /* cross-core HBM race check (borrowed), or NULL */
     int race_index;     /* this core in it */
+    int dma_ref;        /* tests only: a same-dtype dma_copy through the code path, its reference
+                           (ops/dma.c); trn_core_reuse clears it */
+    uint64_t dma_fast;  /* dma_copy moves done as byte copies (ops/dma.c), for tests */
 };
 
 /* The cross-core HBM race check (mem.c): per HBM byte its last writer, and vector clocks. */
@@ -168,6 +171,8 @@ void core_store_codes(trn_core *c, const core_view *v, const uint32_t *in);
  * whole rows at a time where the view allows it (tests/test_runtime_reuse.c compares them). */
 trn_status core_load_codes_ref(trn_core *c, const core_view *v, uint32_t *out);
 void core_store_codes_ref(trn_core *c, const core_view *v, const uint32_t *in);
+/* 1 when the n written-shadow bytes at w all equal generation g. */
+int core_all_written(const uint8_t *w, size_t n, uint8_t g);
 /* Writes code i only where mask[i] != 0 (the other elements are neither read nor written). */
 void core_store_codes_masked(trn_core *c, const core_view *v, const uint32_t *in,
                              const uint8_t *mask);

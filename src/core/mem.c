@@ -357,14 +357,18 @@ static inline void put_code(uint8_t *d, uint32_t eb, uint32_t code) {
 /* 1 when the n shadow bytes at w all equal g, in blocks the compiler can vectorize. */
 static int all_written(const uint8_t *w, size_t n, uint8_t g) {
     size_t i = 0;
-    for (; i + 64 <= n; i += 64) {
+    for (; i + 256 <= n; i += 256) {
         uint8_t acc = 0;
-        for (size_t j = 0; j < 64; j++) acc |= (uint8_t)(w[i + j] ^ g);
+        for (size_t j = 0; j < 256; j++) acc |= (uint8_t)(w[i + j] ^ g);
         if (acc) return 0;
     }
     uint8_t acc = 0;
     for (; i < n; i++) acc |= (uint8_t)(w[i] ^ g);
     return !acc;
+}
+
+int core_all_written(const uint8_t *w, size_t n, uint8_t g) {
+    return all_written(w, n, g);
 }
 
 /* core_load_codes_ref a row at a time: the written check of a row of consecutive elements is one

@@ -1,8 +1,9 @@
 /* DMA instructions: dma_copy, dma_transpose, dma_compute. dma_copy moves between HBM and SBUF
  * in any direction (SBUF<->SBUF and HBM<->HBM included). Element i of src, in operand order
  * (partition-major, then the free dims outermost first; an HBM operand is its kept dims in order),
- * goes to element i of dst. Same dtype: the bytes are copied exactly. Different dtypes: src -> FP32
- * -> dst with the run's rounding.
+ * goes to element i of dst. Same dtype: the bytes are copied exactly (as byte runs when every
+ * source byte was written and no race check is on, else through element codes, the reference
+ * the byte path is tested against). Different dtypes: src -> FP32 -> dst with the run's rounding.
  *
  * dma_copy with src_index is the indirect (software DGE) gather: partition p of dst (SBUF)
  * receives row src_index[p] of src (HBM), counted inside the slice written for src's first
@@ -11,9 +12,79 @@
  *
  * Deliberately left out: the queues, descriptors and bandwidth (the timing model's), indirect
  * scatter (an indexed dst), and sendrecv (it needs a second core). */
+#include <string.h>
+
 #include "core_impl.h"
 
-/* Copies n flat codes of view s into view d (both already resolved). */
+/* The end (exclusive) of the run of consecutive elements of view v that starts at element f of
+ * a partition: the partition's end for a view of consecutive elements. */
+static int64_t run_end(const core_view *v, int64_t f) {
+    if (!v->off || (v->off == v->lin && v->F <= v->lin_F)) return v->F;
+    const int64_t *o = v->off;
+    int64_t e = f + 1;
+    while (e < v->F && o[e] == o[e - 1] + (int64_t)v->eb) e++;
+    return e;
+}
+
+/* Byte offset in its memory of element f of partition p (of the view) of v. */
+static inline uint64_t byte_at(const core_view *v, uint32_t p, int64_t f) {
+    return (uint64_t)(v->p0 + p) * v->m->part_bytes + (uint64_t)core_view_off(v, f);
+}
+
+/* 1 when every byte of view v was written. */
+static int all_written(const core_view *v) {
+    for (uint32_t p = 0; p < v->P; p++)
+        for (int64_t f = 0, e; f < v->F; f = e) {
+            e = run_end(v, f);
+            if (!core_all_written(v->m->written + byte_at(v, p, f), (size_t)(e - f) * v->eb,
+                                  v->m->gen))
+                return 0;
+        }
+    return 1;
+}
+
+/* Copies the bytes of view s to view d in flat [P][F] order (the same element count and element
+ * size), a run at a time where both are consecutive, marking d's bytes written. With `buf`, s is
+ * instead the contiguous bytes at buf (when d and s share a memory, s is first gathered there). */
+static void copy_runs(const core_view *d, const core_view *s, const uint8_t *buf) {
+    size_t eb = d->eb, left = (size_t)d->P * (size_t)d->F;
+    uint32_t ps = 0, pd = 0;
+    int64_t fs = 0, fd = 0, es = 0, ed = 0;
+    core_mem *m = d->m;
+    while (left) {
+        if (fd == ed) ed = run_end(d, fd);
+        int64_t r = ed - fd;
+        const uint8_t *from = buf;
+        if (!buf) {
+            if (fs == es) es = run_end(s, fs);
+            if (es - fs < r) r = es - fs;
+            from = s->m->data + byte_at(s, ps, fs);
+        }
+        uint64_t to = byte_at(d, pd, fd);
+        memcpy(m->data + to, from, (size_t)r * eb);
+        memset(m->written + to, m->gen, (size_t)r * eb);
+        left -= (size_t)r;
+        if (buf) buf += (size_t)r * eb;
+        if ((fs += r) == s->F) ps++, fs = es = 0;
+        if ((fd += r) == d->F) pd++, fd = ed = 0;
+    }
+}
+
+/* The bytes of view v in flat [P][F] order, into buf. */
+static void gather_runs(const core_view *v, uint8_t *buf) {
+    for (uint32_t p = 0; p < v->P; p++)
+        for (int64_t f = 0, e; f < v->F; f = e) {
+            e = run_end(v, f);
+            memcpy(buf, v->m->data + byte_at(v, p, f), (size_t)(e - f) * v->eb);
+            buf += (size_t)(e - f) * v->eb;
+        }
+}
+
+/* Copies n flat codes of view s into view d (both already resolved). Same dtype without a race
+ * check: the bytes are copied a run at a time (every source byte checked written first; a byte
+ * never written leaves the copy to the code path below, which names it), through a scratch copy
+ * when d and s share a memory (they may overlap; the code path reads all of s before writing).
+ * The code path is the reference (c->dma_ref, tests/test_core_dma_fast.c). */
 static trn_status move(trn_core *c, const core_view *d, const core_view *s) {
     size_t n = (size_t)s->P * (size_t)s->F;
     if ((size_t)d->P * (size_t)d->F != n)
@@ -23,6 +94,16 @@ static trn_status move(trn_core *c, const core_view *d, const core_view *s) {
     int same = d->t->dtype == s->t->dtype && d->t->packed == s->t->packed;
     if (!same && (d->t->packed || s->t->packed))
         return core_fault(c, TRN_E_FAULT, "illegal operand: DMA cannot cast MX x4-packed types");
+    if (same && !c->race && !c->dma_ref && d->eb == s->eb && all_written(s)) {
+        uint8_t *buf = NULL;
+        if (d->m == s->m) {
+            if (!(buf = core_tmp(c, n * s->eb))) return TRN_E_NOMEM;
+            gather_runs(s, buf);
+        }
+        copy_runs(d, s, buf);
+        c->dma_fast++;
+        return TRN_OK;
+    }
     uint32_t *codes = core_tmp(c, n * sizeof *codes);
     if (!codes) return TRN_E_NOMEM;
     trn_status st = core_load_codes(c, s, codes);
