@@ -12,39 +12,6 @@
 #include "test_core_util.h"
 #include "trnsim/timing.h"
 
-typedef struct tensor_io {
-    const char *name;
-    double *v;
-    size_t n;
-} tensor_io;
-
-typedef struct outcome {
-    trn_status s;
-    trn_fault f;
-    char msg[512];
-} outcome;
-
-/* Assembles `k` ("k.tasm") for version ver, binds ins, runs, reads outs on success. */
-static outcome exec_kernel(const char *k, int ver, const tensor_io *ins, int nin,
-                           const tensor_io *outs, int nout) {
-    outcome r;
-    memset(&r, 0, sizeof r);
-    trn_program *p = ct_prog(k, "k.tasm", ver);
-    trn_core *c = ct_core(p, ver, NULL);
-    for (int i = 0; i < nin; i++) ct_put(c, ins[i].name, ins[i].v, ins[i].n);
-    trn_err err = {0};
-    r.s = trn_core_run(c, &err);
-    if (r.s != TRN_OK) {
-        snprintf(r.msg, sizeof r.msg, "%s", err.msg);
-        if (trn_core_fault(c)) r.f = *trn_core_fault(c);
-    }
-    for (int i = 0; r.s == TRN_OK && i < nout; i++)
-        CHECK_EQ_INT(ct_get(c, outs[i].name, outs[i].v, outs[i].n), 0);
-    trn_core_destroy(c);
-    trn_program_destroy(p);
-    return r;
-}
-
 static uint32_t bits_of(double v) {
     return test_f32_bits((float)v);
 }
@@ -89,8 +56,8 @@ static void gather_dtype(const char *dt, int ver, uint64_t seed) {
              "dma_copy dst=gt src=table src_index=ix engine=gpsimd\n"
              "dma_copy dst=y src=gt\n",
              dt, dt, dt);
-    tensor_io in[] = {{"table", tab, V * H}, {"ids", ids, P}}, o[] = {{"y", out, P * H}};
-    outcome r = exec_kernel(k, ver, in, 2, o, 1);
+    ct_io in[] = {{"table", tab, V * H}, {"ids", ids, P}}, o[] = {{"y", out, P * H}};
+    ct_outcome r = ct_exec(k, ver, in, 2, o, 1);
     CHECK_MSG(r.s == TRN_OK, "%s v%d: %s", dt, ver, r.msg);
     ref_gather(tab, H, ids, P, 0, 1, 0, H, ref);
     int bad = count_diff(out, ref, P * H);
@@ -121,8 +88,8 @@ static void test_gather(void) {
                     "dma_copy dst=gt[32:64, :] src=table[10:300:2, 8:24] src_index=ix[32:64, :] "
                     "engine=gpsimd dge_mode=swdge\n"
                     "dma_copy dst=y src=gt[32:64, :]\n";
-    tensor_io in[] = {{"table", tab, V * H}, {"ids", id2, 32}}, o[] = {{"y", o2, 32 * 16}};
-    outcome r = exec_kernel(k, 3, in, 2, o, 1);
+    ct_io in[] = {{"table", tab, V * H}, {"ids", id2, 32}}, o[] = {{"y", o2, 32 * 16}};
+    ct_outcome r = ct_exec(k, 3, in, 2, o, 1);
     CHECK_MSG(r.s == TRN_OK, "sliced: %s", r.msg);
     ref_gather(tab, H, id2, 32, 10, 2, 8, 16, r2);
     for (int i = 0; i < 32 * 16; i++) r2[i] = ct_bf16((float)r2[i]);
@@ -143,11 +110,11 @@ static void test_faults(void) {
     for (int p = 0; p < P; p++) ids[p] = (double)(test_rnd64(&s) % V);
     char k[1024];
     snprintf(k, sizeof k, fk, "");
-    tensor_io in[] = {{"table", tab, V * H}, {"ids", ids, P}}, o[] = {{"y", out, P * H}};
+    ct_io in[] = {{"table", tab, V * H}, {"ids", ids, P}}, o[] = {{"y", out, P * H}};
     /* one past the end, then a negative id: faults naming line, instruction, engine,
      * partition and value */
     ids[5] = V;
-    outcome r = exec_kernel(k, 3, in, 2, NULL, 0);
+    ct_outcome r = ct_exec(k, 3, in, 2, NULL, 0);
     CHECK(r.s == TRN_E_FAULT);
     CHECK_CONTAINS(r.msg, "k.tasm:8: dma_copy (gpsimd, instruction 2): illegal operand: "
                           "src_index 'ix' [partition 5] = 300: row 300 lies outside src 'table' "
@@ -157,14 +124,14 @@ static void test_faults(void) {
     CHECK_EQ_INT(r.f.engine, TRN_ENGINE_POOL);
     CHECK_EQ_INT(r.f.op, TRN_OP_DMA_COPY);
     ids[5] = 3, ids[100] = -1;
-    r = exec_kernel(k, 3, in, 2, NULL, 0);
+    r = ct_exec(k, 3, in, 2, NULL, 0);
     CHECK(r.s == TRN_E_FAULT);
     CHECK_CONTAINS(r.msg, "src_index 'ix' [partition 100] = -1: row -1 lies outside");
 
     /* oob_mode=skip: partitions 5 and 100 keep the memset value, the others get their rows */
     ids[5] = V + 17;
     snprintf(k, sizeof k, fk, " oob_mode=skip");
-    r = exec_kernel(k, 3, in, 2, o, 1);
+    r = ct_exec(k, 3, in, 2, o, 1);
     CHECK_MSG(r.s == TRN_OK, "skip: %s", r.msg);
     int bad = 0;
     for (int p = 0; p < P; p++)

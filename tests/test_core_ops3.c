@@ -7,45 +7,9 @@
 
 #include "test_core_util.h"
 
-/* One bound input or read output of a run. */
-typedef struct tensor_io {
-    const char *name;
-    double *v;
-    size_t n;
-} tensor_io;
-
-/* The outcome of one run: status, the fault record and the error text. */
-typedef struct outcome {
-    trn_status s;
-    trn_fault f;
-    char msg[512];
-} outcome;
-
-/* Assembles `k` (as "k.tasm") for core version `ver`, binds `ins`, runs, and on success reads
- * `outs` (each must be written in full). */
-static outcome exec_kernel(const char *k, int ver, const tensor_io *ins, int nin,
-                           const tensor_io *outs, int nout) {
-    outcome r;
-    memset(&r, 0, sizeof r);
-    trn_program *p = ct_prog(k, "k.tasm", ver);
-    trn_core *c = ct_core(p, ver, NULL);
-    for (int i = 0; i < nin; i++) ct_put(c, ins[i].name, ins[i].v, ins[i].n);
-    trn_err err = {0};
-    r.s = trn_core_run(c, &err);
-    if (r.s != TRN_OK) {
-        snprintf(r.msg, sizeof r.msg, "%s", err.msg);
-        if (trn_core_fault(c)) r.f = *trn_core_fault(c);
-    }
-    for (int i = 0; r.s == TRN_OK && i < nout; i++)
-        CHECK_EQ_INT(ct_get(c, outs[i].name, outs[i].v, outs[i].n), 0);
-    trn_core_destroy(c);
-    trn_program_destroy(p);
-    return r;
-}
-
 /* Runs `k`, which must stop with TRN_E_FAULT whose message contains `what`. */
-static void want_fault(const char *k, int ver, const tensor_io *ins, int nin, const char *what) {
-    outcome r = exec_kernel(k, ver, ins, nin, NULL, 0);
+static void want_fault(const char *k, int ver, const ct_io *ins, int nin, const char *what) {
+    ct_outcome r = ct_exec(k, ver, ins, nin, NULL, 0);
     CHECK_MSG(r.s == TRN_E_FAULT, "expected a fault containing '%s', got status %d (%s)", what,
               (int)r.s, r.msg);
     CHECK_CONTAINS(r.msg, what);
@@ -85,8 +49,8 @@ static void test_local_gather(void) {
                     "dma_copy dst=a src=x\ndma_copy dst=ix src=i\n"
                     "local_gather dst=o src_buffer=a index=ix num_elem_per_idx=2\n"
                     "dma_copy dst=out src=o\n";
-    tensor_io in[] = {{"x", src, P * M}, {"i", ix, P * K}}, o[] = {{"out", out, P * 128}};
-    CHECK(exec_kernel(k, 2, in, 2, o, 1).s == TRN_OK);
+    ct_io in[] = {{"x", src, P * M}, {"i", ix, P * K}}, o[] = {{"out", out, P * 128}};
+    CHECK(ct_exec(k, 2, in, 2, o, 1).s == TRN_OK);
     ref_local_gather(src, M, ix, K, P, 16 * K, KE, ref);
     int bad = 0;
     for (size_t i = 0; i < P * 128; i++) bad += bits_of(out[i]) != bits_of(ref[i]);
@@ -106,8 +70,8 @@ static void test_local_gather(void) {
         "dma_copy dst=ix[0:20, 1:2] src=i[0:20, 1:2]\n"
         "local_gather dst=o src_buffer=a index=ix num_elem_per_idx=4 num_valid_indices=20\n"
         "dma_copy dst=out src=o\n";
-    tensor_io in2[] = {{"x", s2, P2 * M2}, {"i", i2, P2 * 2}}, o2s[] = {{"out", o2, P2 * 80}};
-    CHECK(exec_kernel(k2, 3, in2, 2, o2s, 1).s == TRN_OK);
+    ct_io in2[] = {{"x", s2, P2 * M2}, {"i", i2, P2 * 2}}, o2s[] = {{"out", o2, P2 * 80}};
+    CHECK(ct_exec(k2, 3, in2, 2, o2s, 1).s == TRN_OK);
     ref_local_gather(s2, M2, i2, 2, P2, NV, KE2, r2);
     bad = 0;
     for (size_t i = 0; i < P2 * 80; i++) bad += o2[i] != r2[i];
@@ -116,7 +80,7 @@ static void test_local_gather(void) {
     /* an index whose k elements run past the row: a fault naming the index, its partition,
      * position and value, and the line, instruction and engine */
     ix[5 * K + 1] = M - 1; /* core 0, partition 5, position 1: elements 63..64 of 0..63 */
-    outcome r = exec_kernel(k, 2, in, 2, NULL, 0);
+    ct_outcome r = ct_exec(k, 2, in, 2, NULL, 0);
     CHECK(r.s == TRN_E_FAULT);
     CHECK_CONTAINS(r.msg, "k.tasm:9: local_gather (gpsimd, instruction 2): illegal operand: "
                           "index 'ix' [partition 5, 1] = 63: elements 63..64 lie outside "
@@ -142,7 +106,7 @@ static void test_local_gather(void) {
         {16, 16, 5, "", "uninitialized read: src_buffer (gathered position) 'a'"},
     };
     static double x16[16 * 8];
-    tensor_io in3[] = {{"x", x16, 16 * 8}};
+    ct_io in3[] = {{"x", x16, 16 * 8}};
     for (size_t t = 0; t < sizeof bad_lg / sizeof bad_lg[0]; t++) {
         char kk[512];
         int np = bad_lg[t].parts;
@@ -180,8 +144,8 @@ static void test_sequence_bounds(void) {
     const char *k = ".input s int32 [1, 24]\n.output out int32 [1, 2, 24]\n.sbuf a int32 [1, 24]\n"
                     ".sbuf o int32 [1, 2, 24]\ndma_copy dst=a src=s\n"
                     "sequence_bounds dst=o segment_ids=a\ndma_copy dst=out src=o\n";
-    tensor_io in[] = {{"s", id, N}}, o[] = {{"out", out, 2 * N}};
-    CHECK(exec_kernel(k, 2, in, 1, o, 1).s == TRN_OK);
+    ct_io in[] = {{"s", id, N}}, o[] = {{"out", out, 2 * N}};
+    CHECK(ct_exec(k, 2, in, 1, o, 1).s == TRN_OK);
     ref_bounds(id, N, lo, hi);
     int bad = 0;
     for (size_t i = 0; i < N; i++) bad += out[i] != lo[i] || out[N + i] != hi[i];
@@ -198,8 +162,8 @@ static void test_sequence_bounds(void) {
     const char *kf = ".input s f32 [8, 100]\n.output out f32 [8, 200]\n.sbuf a f32 [8, 100]\n"
                      ".sbuf o f32 [8, 2, 100]\ndma_copy dst=a src=s\n"
                      "sequence_bounds dst=o segment_ids=a\ndma_copy dst=out src=o\n";
-    tensor_io inf[] = {{"s", f, PF * NF}}, of[] = {{"out", fo, PF * 2 * NF}};
-    CHECK(exec_kernel(kf, 3, inf, 1, of, 1).s == TRN_OK);
+    ct_io inf[] = {{"s", f, PF * NF}}, of[] = {{"out", fo, PF * 2 * NF}};
+    CHECK(ct_exec(kf, 3, inf, 1, of, 1).s == TRN_OK);
     bad = 0;
     for (size_t p = 0; p < PF; p++) {
         ref_bounds(f + p * NF, NF, flo, fhi);
@@ -247,8 +211,8 @@ static void test_topk(void) {
                     "dma_copy dst=a src=x\nmemset dst=vd value=7\nmemset dst=id value=9\n"
                     "topk val_dst=vd idx_dst=id src=a n=100\n"
                     "dma_copy dst=v src=vd\ndma_copy dst=i src=id\n";
-    tensor_io in[] = {{"x", src, P * X}}, o[] = {{"v", val, P * K}, {"i", idx, P * K}};
-    CHECK(exec_kernel(k, 3, in, 1, o, 2).s == TRN_OK);
+    ct_io in[] = {{"x", src, P * X}}, o[] = {{"v", val, P * K}, {"i", idx, P * K}};
+    CHECK(ct_exec(k, 3, in, 1, o, 2).s == TRN_OK);
     int bad = 0;
     for (size_t g = 0; g < P / 16; g++) {
         float snake[NS];
@@ -285,13 +249,13 @@ static void test_topk(void) {
                   zv[16 * 8], zi[16 * 8];
     static const double want_i[8] = {3, 9, 1, 6, 0, 5, 8, 11};
     static const double want_v[8] = {0.0, 0.0, -0.0, -0.0, -1, -1, -1, -1};
-    tensor_io zin[] = {{"x", z, 16}}, zout[] = {{"v", zv, 16 * 8}, {"i", zi, 16 * 8}};
-    CHECK(exec_kernel(".input x bf16 [16, 1]\n.output v bf16 [16, 8]\n.output i uint32 [16, 8]\n"
-                      ".sbuf a bf16 [16, 1]\n.sbuf vd bf16 [16, 8]\n.sbuf id uint32 [16, 8]\n"
-                      "dma_copy dst=a src=x\nmemset dst=vd value=0\nmemset dst=id value=0\n"
-                      "topk val_dst=vd idx_dst=id src=a n=16\n"
-                      "dma_copy dst=v src=vd\ndma_copy dst=i src=id\n",
-                      2, zin, 1, zout, 2)
+    ct_io zin[] = {{"x", z, 16}}, zout[] = {{"v", zv, 16 * 8}, {"i", zi, 16 * 8}};
+    CHECK(ct_exec(".input x bf16 [16, 1]\n.output v bf16 [16, 8]\n.output i uint32 [16, 8]\n"
+                  ".sbuf a bf16 [16, 1]\n.sbuf vd bf16 [16, 8]\n.sbuf id uint32 [16, 8]\n"
+                  "dma_copy dst=a src=x\nmemset dst=vd value=0\nmemset dst=id value=0\n"
+                  "topk val_dst=vd idx_dst=id src=a n=16\n"
+                  "dma_copy dst=v src=vd\ndma_copy dst=i src=id\n",
+                  2, zin, 1, zout, 2)
               .s == TRN_OK);
     for (int r = 0; r < 16; r++) {
         double gv = zv[r * 8], gi = zi[r * 8];
@@ -350,9 +314,9 @@ static void test_registers(void) {
         "register_alloc dst=rw x=123\nregister_store dst=o[6:7] src=rw\n"
         "register_alloc dst=rz x=0\nregister_store dst=o[7:8] src=rz\n"
         "dma_copy dst=t src=st\n";
-    tensor_io in[] = {{"a", a, 4}, {"f", f, 1}, {"h", h, 1}},
-              out[] = {{"o", o, 8}, {"t", t, 2}, {"u", u, 1}};
-    CHECK(exec_kernel(k, 2, in, 3, out, 3).s == TRN_OK);
+    ct_io in[] = {{"a", a, 4}, {"f", f, 1}, {"h", h, 1}},
+          out[] = {{"o", o, 8}, {"t", t, 2}, {"u", u, 1}};
+    CHECK(ct_exec(k, 2, in, 3, out, 3).s == TRN_OK);
     CHECK(o[0] == -7);
     CHECK(o[1] == 2147483647 && o[2] == 2147483647);
     CHECK(o[3] == -1);
@@ -363,10 +327,10 @@ static void test_registers(void) {
 
     /* float data moved through a register keeps its bits (BF16 -1.5 = 0xBFC0) */
     static double b[1] = {-1.5}, bo[1];
-    tensor_io inb[] = {{"b", b, 1}}, outb[] = {{"bo", bo, 1}};
-    CHECK(exec_kernel(".input b bf16 [1]\n.output bo bf16 [1]\nregister_alloc dst=r\n"
-                      "register_load dst=r src=b\nregister_store dst=bo src=r\n",
-                      3, inb, 1, outb, 1)
+    ct_io inb[] = {{"b", b, 1}}, outb[] = {{"bo", bo, 1}};
+    CHECK(ct_exec(".input b bf16 [1]\n.output bo bf16 [1]\nregister_alloc dst=r\n"
+                  "register_load dst=r src=b\nregister_store dst=bo src=r\n",
+                  3, inb, 1, outb, 1)
               .s == TRN_OK);
     CHECK(bo[0] == -1.5);
 
@@ -395,7 +359,7 @@ static void test_registers(void) {
         m += (size_t)snprintf(big + m, sizeof big - m, "register_alloc dst=s%d x=%d\n", i, i);
     for (int i = 0; i < 64; i++)
         m += (size_t)snprintf(big + m, sizeof big - m, "register_alloc dst=v%d engine=vector\n", i);
-    CHECK(exec_kernel(big, 2, in, 1, NULL, 0).s == TRN_OK);
+    CHECK(ct_exec(big, 2, in, 1, NULL, 0).s == TRN_OK);
     snprintf(big + m, sizeof big - m, "register_alloc dst=s64\n");
     want_fault(big, 2, in, 1,
                "k.tasm:130: register_alloc (sync, instruction 128): illegal operand: register "
@@ -424,9 +388,9 @@ static void test_load_reduce(void) {
         "dma_copy dst=rc src=r\n"
         "activation dst=o op=copy data=a reduce_op=maximum reduce_res=rc reduce_cmd=load_reduce\n"
         "dma_copy dst=y src=o\ndma_copy dst=r1 src=rb\ndma_copy dst=r2 src=rc\n";
-    tensor_io in[] = {{"x", x, P * F}, {"r", r0, P}},
-              out[] = {{"y", y, P * F}, {"r1", r1, P}, {"r2", r2, P}};
-    CHECK(exec_kernel(k, 2, in, 2, out, 3).s == TRN_OK);
+    ct_io in[] = {{"x", x, P * F}, {"r", r0, P}},
+          out[] = {{"y", y, P * F}, {"r1", r1, P}, {"r2", r2, P}};
+    CHECK(ct_exec(k, 2, in, 2, out, 3).s == TRN_OK);
     int bad = 0;
     for (size_t p = 0; p < P; p++) {
         float acc = (float)r0[p]; /* load */

@@ -65,6 +65,42 @@ static inline size_t ct_get(trn_core *c, const char *name, double *v, size_t n) 
     return un;
 }
 
+/* One bound input or read output of a run. */
+typedef struct ct_io {
+    const char *name;
+    double *v;
+    size_t n;
+} ct_io;
+
+/* The outcome of one run: status, the fault record and the error text. */
+typedef struct ct_outcome {
+    trn_status s;
+    trn_fault f;
+    char msg[512];
+} ct_outcome;
+
+/* Assembles `k` (as "k.tasm") for core version `ver`, binds `ins`, runs, and on success reads
+ * `outs` (each must be written in full). */
+static inline ct_outcome ct_exec(const char *k, int ver, const ct_io *ins, int nin,
+                                 const ct_io *outs, int nout) {
+    ct_outcome r;
+    memset(&r, 0, sizeof r);
+    trn_program *p = ct_prog(k, "k.tasm", ver);
+    trn_core *c = ct_core(p, ver, NULL);
+    for (int i = 0; i < nin; i++) ct_put(c, ins[i].name, ins[i].v, ins[i].n);
+    trn_err err = {0};
+    r.s = trn_core_run(c, &err);
+    if (r.s != TRN_OK) {
+        snprintf(r.msg, sizeof r.msg, "%s", err.msg);
+        if (trn_core_fault(c)) r.f = *trn_core_fault(c);
+    }
+    for (int i = 0; r.s == TRN_OK && i < nout; i++)
+        CHECK_EQ_INT(ct_get(c, outs[i].name, outs[i].v, outs[i].n), 0);
+    trn_core_destroy(c);
+    trn_program_destroy(p);
+    return r;
+}
+
 static inline void ct_done(void) {
     trn_hw_destroy(ct_hw_);
     ct_hw_ = NULL;
