@@ -209,31 +209,12 @@ static void test_random_copies(void) {
 
 /* ---- whole kernels ------------------------------------------------------------------------ */
 
-static void bind_inputs(trn_core *c, const trn_program *p, uint64_t seed) {
-    for (int i = 0; i < p->ntensors; i++) {
-        const trn_tensor *t = &p->tensors[i];
-        if (t->role != TRN_ROLE_INPUT) continue;
-        size_t n = 1;
-        for (int d = 0; d < t->rank; d++) n *= (size_t)t->shape[d];
-        double *v = malloc(n * sizeof *v);
-        for (size_t e = 0; e < n; e++) {
-            uint64_t r = test_rnd64(&seed);
-            v[e] = t->packed ? (double)(r & 0xffffffu)
-                   : trn_dtype_is_int(t->dtype)
-                       ? (double)(r % 8)
-                       : ((double)(r >> 11) / 9007199254740992.0 - 0.5) * 4;
-        }
-        CHECK_EQ_INT(trn_core_tensor_write(c, i, v, n, NULL), TRN_OK);
-        free(v);
-    }
-}
-
 /* p on a fresh core, with the byte path (ref 0) or the code path (ref 1). */
 static trn_core *run_kernel(const trn_program *p, int ver, int ref, trn_status *s, char *msg,
                             size_t cap) {
     trn_core *c = ct_core(p, ver, NULL);
     c->dma_ref = ref;
-    bind_inputs(c, p, 99);
+    ct_bind_random(c, p, 99);
     trn_err err = {0};
     *s = trn_core_run(c, &err);
     snprintf(msg, cap, "%s", *s == TRN_OK ? "" : err.msg);
@@ -302,7 +283,7 @@ static void race_run(const trn_program *p, int ref, char *msg, size_t cap) {
     trn_core_attach_race(c0, r, 0);
     trn_core_attach_race(c1, r, 1);
     c0->dma_ref = c1->dma_ref = ref;
-    bind_inputs(c0, p, 3);
+    ct_bind_random(c0, p, 3);
     trn_err err = {0};
     CHECK_EQ_INT(trn_core_run(c0, &err), TRN_OK);
     CHECK_EQ_INT(trn_core_run(c1, &err), TRN_E_FAULT);

@@ -101,6 +101,26 @@ static inline ct_outcome ct_exec(const char *k, int ver, const ct_io *ins, int n
     return r;
 }
 
+/* Fills each .input of p (on c) with values from `seed` fitting its dtype. */
+static inline void ct_bind_random(trn_core *c, const trn_program *p, uint64_t seed) {
+    for (int i = 0; i < p->ntensors; i++) {
+        const trn_tensor *t = &p->tensors[i];
+        if (t->role != TRN_ROLE_INPUT) continue;
+        size_t n = 1;
+        for (int d = 0; d < t->rank; d++) n *= (size_t)t->shape[d];
+        double *v = malloc(n * sizeof *v);
+        for (size_t e = 0; e < n; e++) {
+            uint64_t r = test_rnd64(&seed);
+            v[e] = t->packed ? (double)(r & 0xffffffu)
+                   : trn_dtype_is_int(t->dtype)
+                       ? (double)(r % 8)
+                       : ((double)(r >> 11) / 9007199254740992.0 - 0.5) * 4;
+        }
+        CHECK_EQ_INT(trn_core_tensor_write(c, i, v, n, NULL), TRN_OK);
+        free(v);
+    }
+}
+
 static inline void ct_done(void) {
     trn_hw_destroy(ct_hw_);
     ct_hw_ = NULL;

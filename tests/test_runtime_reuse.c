@@ -318,30 +318,10 @@ typedef struct outcome {
     size_t n, unwritten;
 } outcome;
 
-/* Fills each .input of p (on c) with values from `seed` fitting its dtype. */
-static void bind_inputs(trn_core *c, const trn_program *p, uint64_t seed) {
-    for (int i = 0; i < p->ntensors; i++) {
-        const trn_tensor *t = &p->tensors[i];
-        if (t->role != TRN_ROLE_INPUT) continue;
-        size_t n = 1;
-        for (int d = 0; d < t->rank; d++) n *= (size_t)t->shape[d];
-        double *v = malloc(n * sizeof *v);
-        for (size_t e = 0; e < n; e++) {
-            uint64_t r = test_rnd64(&seed);
-            v[e] = t->packed ? (double)(r & 0xffffffu)
-                   : trn_dtype_is_int(t->dtype)
-                       ? (double)(r % 8)
-                       : ((double)(r >> 11) / 9007199254740992.0 - 0.5) * 4;
-        }
-        CHECK_EQ_INT(trn_core_tensor_write(c, i, v, n, NULL), TRN_OK);
-        free(v);
-    }
-}
-
 static outcome run_on(trn_core *c, const trn_program *p, uint64_t seed, int bind) {
     outcome o;
     memset(&o, 0, sizeof o);
-    if (bind) bind_inputs(c, p, seed);
+    if (bind) ct_bind_random(c, p, seed);
     trn_err err = {0};
     o.s = trn_core_run(c, &err);
     snprintf(o.msg, sizeof o.msg, "%s", o.s == TRN_OK ? "" : err.msg);
@@ -499,8 +479,8 @@ static void test_reuse_faults(void) {
 
     /* a borrowed HBM: runs on it match fresh shared cores, a reuse does not clear it */
     trn_core *oa = ct_core(w, 3, NULL), *ob = ct_core(w, 3, NULL);
-    bind_inputs(oa, w, 42);
-    bind_inputs(ob, w, 42);
+    ct_bind_random(oa, w, 42);
+    ct_bind_random(ob, w, 42);
     CHECK(fresh_vs_reused(w, 3, c, oa, ob, 0, 0, "w on a borrowed HBM") == TRN_OK);
     double y[128 * 64];
     CHECK_EQ_INT(trn_core_reuse(c, w, NULL, NULL), TRN_OK); /* back to its own HBM */
