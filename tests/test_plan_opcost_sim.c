@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "harness.h"
+#include "test_plan_util.h"
 #include "trnsim/plan.h"
 #include "trnsim/runtime.h"
 
@@ -21,28 +22,6 @@
 #define GEMM_BOUND         0.05
 #define GEMM_PARTIAL_BOUND 0.20
 #define ATTN_BOUND         0.15
-
-static trn_hw *hw;
-
-static trn_model *load(const char *name) {
-    trn_model *m = NULL;
-    trn_err err = {0};
-    if (trn_model_load(name, &m, &err) != TRN_OK) {
-        fprintf(stderr, "%s\n", err.msg);
-        exit(1);
-    }
-    return m;
-}
-
-static trn_plan_machine *machine(const char *sys, int64_t chips) {
-    trn_plan_machine *m = NULL;
-    trn_err err = {0};
-    if (trn_plan_machine_create(trn_hw_system_get(hw, sys), chips, &m, &err) != TRN_OK) {
-        fprintf(stderr, "%s: %s\n", sys, err.msg);
-        exit(1);
-    }
-    return m;
-}
 
 static trn_plan_opcost_sim *provider(const trn_plan_machine *m, const char *chip,
                                      const trn_model *md) {

@@ -9,31 +9,10 @@
 #include <string.h>
 
 #include "harness.h"
+#include "test_plan_util.h"
 #include "trnsim/plan.h"
 
 #define GIB 1073741824.0
-
-static trn_hw *hw;
-
-static trn_model *load(const char *name) {
-    trn_model *m = NULL;
-    trn_err err = {0};
-    if (trn_model_load(name, &m, &err) != TRN_OK) {
-        fprintf(stderr, "%s\n", err.msg);
-        exit(1);
-    }
-    return m;
-}
-
-static trn_plan_machine *machine(const char *sys, int64_t chips) {
-    trn_plan_machine *m = NULL;
-    trn_err err = {0};
-    if (trn_plan_machine_create(trn_hw_system_get(hw, sys), chips, &m, &err) != TRN_OK) {
-        fprintf(stderr, "%s: %s\n", sys, err.msg);
-        exit(1);
-    }
-    return m;
-}
 
 /* Parameters of the model that are layer matmuls (everything but tables and norms). */
 static double layer_params(const trn_model *md) {
